@@ -1,0 +1,151 @@
+"""Herocool settings, read from the environment.
+
+Defaults make a development install that needs nothing: SQLite and a generated secret
+under the data directory, Redis on localhost, the `local` target. Production
+(HEROCOOL_PRODUCTION=True) refuses to start without its secrets.
+"""
+import os
+from pathlib import Path
+
+from .env import database_from_url, envbool, envint, envsecret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
+
+PRODUCTION = envbool("HEROCOOL_PRODUCTION", "False")
+DEBUG = envbool("DEBUG", str(not PRODUCTION))
+SECRET_KEY = envsecret("SECRET_KEY", keep_in=DATA_DIR / "secret_key", required=PRODUCTION)
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "accounts",
+    "stacks",
+    "sites",
+    "vms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "herocool_project.middleware.content_security_policy",
+]
+
+ROOT_URLCONF = "herocool_project.urls"
+WSGI_APPLICATION = "herocool_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL"), sqlite_default=DATA_DIR / "herocool.sqlite3"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts-login"
+LOGIN_REDIRECT_URL = "accounts-dashboard"
+LOGOUT_REDIRECT_URL = "accounts-login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+
+# --- security ------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- queue ---------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# RQ kills a job's process group at its timeout, leaving a locked stack behind:
+# deployments get a long one, and recover_stuck unlocks what a killed job left.
+DEPLOYMENT_JOB_TIMEOUT = envint("HEROCOOL_DEPLOYMENT_TIMEOUT", 3600)
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT}}
+
+# --- Pulumi --------------------------------------------------------------------------
+HEROCOOL_TARGET = os.environ.get("HEROCOOL_TARGET", "local")
+if HEROCOOL_TARGET not in ("local", "aws"):
+    raise ValueError(f"HEROCOOL_TARGET must be local or aws, not {HEROCOOL_TARGET!r}")
+AWS_REGION = os.environ.get("AWS_REGION", "")
+PULUMI_BACKEND_URL = os.environ.get(
+    "PULUMI_BACKEND_URL", (DATA_DIR / "pulumi-state").as_uri()
+)
+PULUMI_HOME = os.environ.get("PULUMI_HOME", str(DATA_DIR / "pulumi-home"))
+PULUMI_CONFIG_PASSPHRASE = envsecret(
+    "PULUMI_CONFIG_PASSPHRASE", keep_in=DATA_DIR / "pulumi_passphrase", required=PRODUCTION
+)
+# Where scripts/setup_pulumi.sh puts the CLI (empty: a `pulumi` on PATH).
+PULUMI_ROOT = os.environ.get("HEROCOOL_PULUMI_ROOT", "")
+
+# --- the local target ----------------------------------------------------------------
+# User sites are served by `manage.py serve_sites` on an origin of their own, one host
+# name per site, never the platform's: user HTML must not run beside our cookies.
+SITES_ROOT = Path(os.environ.get("HEROCOOL_SITES_ROOT", DATA_DIR / "sites"))
+SITES_PORT = envint("HEROCOOL_SITES_PORT", 8001)
+SITES_URL_TEMPLATE = os.environ.get(
+    "HEROCOOL_SITES_URL_TEMPLATE", "http://{host}.localhost:%d/" % SITES_PORT
+)
+VMS_ROOT = Path(os.environ.get("HEROCOOL_VMS_ROOT", DATA_DIR / "vms"))
+
+# --- limits --------------------------------------------------------------------------
+SITE_MAX_BYTES = envint("HEROCOOL_SITE_MAX_BYTES", 1024 * 1024)
+SITE_FETCH_TIMEOUT = envint("HEROCOOL_SITE_FETCH_TIMEOUT", 10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
+QUOTA_SITES = envint("HEROCOOL_QUOTA_SITES", 50)
+QUOTA_VMS = envint("HEROCOOL_QUOTA_VMS", 3)
+QUOTA_LIVE_DEPLOYMENTS = envint("HEROCOOL_QUOTA_LIVE_DEPLOYMENTS", 5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
