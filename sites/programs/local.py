@@ -1,0 +1,20 @@
+"""The `local` target for a site: files published under the sites root, served by
+`manage.py serve_sites` on an origin of their own. Outputs match the aws program's."""
+import pulumi
+
+from .local_provider import LocalSite
+
+
+def program(spec, *, sites_root, url_template):
+    def pulumi_program():
+        site = LocalSite(
+            "site",
+            sites_root=sites_root,
+            host=spec.stack_name,
+            index_html=spec.index_html,
+            url_template=url_template,
+        )
+        pulumi.export("website_url", site.website_url)
+        pulumi.export("content_hash", site.content_hash)
+
+    return pulumi_program

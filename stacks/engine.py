@@ -1,0 +1,230 @@
+"""The Pulumi Automation API, and the only module that imports it.
+
+Every operation runs an inline program against one stack of a self-managed backend
+(file:// under the data directory by default) and streams the engine's output lines to
+a callback. Pulumi's errors become ours, with messages a user can read.
+"""
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+from django.conf import settings
+from pulumi import automation as auto
+from semver import VersionInfo
+
+
+
+class EngineError(Exception):
+    """A deployment could not complete; the message is safe to show to the user."""
+
+
+class StackBusy(EngineError):
+    pass
+
+
+class StackMissing(EngineError):
+    pass
+
+
+class PluginMissing(EngineError):
+    pass
+
+
+class ProgramFailed(EngineError):
+    pass
+
+
+@dataclass
+class Result:
+    outputs: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def cli_root():
+    """The folder holding bin/pulumi: the setting, else where setup_pulumi.sh puts it."""
+    if settings.PULUMI_ROOT:
+        return settings.PULUMI_ROOT
+    default = Path.home() / ".pulumi" / "versions" / sdk_version()
+    return str(default) if (default / "bin" / "pulumi").exists() else None
+
+
+def sdk_version():
+    from importlib.metadata import version
+
+    return version("pulumi")
+
+
+def pulumi_command():
+    try:
+        return auto.PulumiCommand(root=cli_root(), version=VersionInfo.parse(sdk_version()))
+    except (FileNotFoundError, auto.errors.InvalidVersionError) as exc:
+        raise EngineError(f"The Pulumi CLI is missing or unusable: {exc}") from exc
+
+
+def engine_env():
+    """Environment of every Pulumi process: nothing reaches for the internet."""
+    return {
+        "PULUMI_BACKEND_URL": settings.PULUMI_BACKEND_URL,
+        "PULUMI_CONFIG_PASSPHRASE": settings.PULUMI_CONFIG_PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # Inline programs get no virtualenv hint: dynamic providers need ours, and
+        # their classes must import from the project.
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.BASE_DIR),
+                                                    os.environ.get("PYTHONPATH")])),
+    }
+
+
+def _workspace_options(project):
+    if settings.PULUMI_BACKEND_URL.startswith("file://"):
+        Path(settings.PULUMI_BACKEND_URL[len("file://"):]).mkdir(parents=True, exist_ok=True)
+    Path(settings.PULUMI_HOME).mkdir(parents=True, exist_ok=True)
+    return auto.LocalWorkspaceOptions(
+        pulumi_home=settings.PULUMI_HOME,
+        env_vars=engine_env(),
+        secrets_provider="passphrase",
+        project_settings=auto.ProjectSettings(
+            name=project,
+            runtime="python",
+            backend=auto.ProjectBackend(settings.PULUMI_BACKEND_URL),
+        ),
+        pulumi_command=pulumi_command(),
+    )
+
+
+def _stack(project, stack_name, program, *, create=True):
+    opts = _workspace_options(project)
+    # Each call gets a fresh temporary work directory of its own (never shared).
+    opts.work_dir = tempfile.mkdtemp(prefix="herocool-ws-")
+    with _translated():
+        if create:
+            return auto.create_or_select_stack(
+                stack_name=stack_name, project_name=project, program=program, opts=opts
+            )
+        return auto.select_stack(
+            stack_name=stack_name, project_name=project, program=program or _empty, opts=opts
+        )
+
+
+def _empty():
+    """A program for operations that never run one (outputs, cancel)."""
+
+
+class _translated:
+    """Turn Pulumi's exceptions into ours, keeping the useful part of the message."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, EngineError):
+            return False
+        if isinstance(exc, auto.errors.ConcurrentUpdateError):
+            raise StackBusy("Another deployment of this stack is in progress.") from exc
+        if isinstance(exc, auto.errors.StackNotFoundError):
+            raise StackMissing("The stack does not exist in the backend.") from exc
+        if isinstance(exc, auto.errors.CommandError):
+            text = _command_text(exc)
+            if re.search(r"no resource plugin|could not find .*plugin|plugin .* not found",
+                         text, re.I):
+                raise PluginMissing(f"A Pulumi plugin is missing: {_first_error(text)}") from exc
+            raise ProgramFailed(_first_error(text)) from exc
+        if isinstance(exc, (FileNotFoundError, auto.errors.InvalidVersionError)):
+            raise EngineError(f"The Pulumi CLI is missing or unusable: {exc}") from exc
+        return False
+
+
+def _command_text(exc):
+    result = getattr(exc, "command_result", None)
+    if result is None:
+        return str(exc)
+    return f"{result.stdout}\n{result.stderr}"
+
+
+def _first_error(text):
+    """The most telling line of a failed command's output."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for pattern in (r"^(error|Exception|\w+Error):", r"error:"):
+        for line in lines:
+            if re.search(pattern, line):
+                return line[:500]
+    return (lines[-1] if lines else "The Pulumi command failed.")[:500]
+
+
+def _set_config(stack, config):
+    for key, (value, secret) in (config or {}).items():
+        stack.set_config(key, auto.ConfigValue(value=value, secret=secret))
+
+
+def _outputs(stack):
+    return {key: out.value for key, out in stack.outputs().items()}
+
+
+def up(project, stack_name, program, *, config=None, on_output=None):
+    stack = _stack(project, stack_name, program)
+    with _translated():
+        _set_config(stack, config)
+        result = stack.up(on_output=on_output, on_error=on_output, color="never")
+    return Result(outputs={k: v.value for k, v in result.outputs.items()},
+                  summary=_summary(result.summary))
+
+
+def preview(project, stack_name, program, *, config=None, on_output=None):
+    stack = _stack(project, stack_name, program)
+    with _translated():
+        _set_config(stack, config)
+        result = stack.preview(on_output=on_output, on_error=on_output, color="never")
+    return Result(summary={"changes": dict(result.change_summary)})
+
+
+def refresh(project, stack_name, program, *, on_output=None):
+    stack = _stack(project, stack_name, program, create=False)
+    with _translated():
+        result = stack.refresh(on_output=on_output, on_error=on_output, color="never")
+        return Result(outputs=_outputs(stack), summary=_summary(result.summary))
+
+
+def destroy(project, stack_name, program, *, on_output=None):
+    """Destroy the stack's resources, then remove the stack itself."""
+    try:
+        stack = _stack(project, stack_name, program, create=False)
+    except StackMissing:
+        if on_output:
+            on_output("The stack does not exist: nothing to destroy.")
+        return Result()
+    with _translated():
+        result = stack.destroy(on_output=on_output, on_error=on_output, color="never")
+        stack.workspace.remove_stack(stack_name)
+    return Result(summary=_summary(result.summary))
+
+
+def outputs(project, stack_name):
+    stack = _stack(project, stack_name, None, create=False)
+    with _translated():
+        return _outputs(stack)
+
+
+def cancel(project, stack_name):
+    """Unlock a stack whose update was interrupted (a self-managed backend's lock)."""
+    stack = _stack(project, stack_name, None, create=False)
+    with _translated():
+        stack.cancel()
+
+
+def list_stacks(project):
+    """Names of the project's stacks in the backend (for maintenance commands only)."""
+    ws = auto.LocalWorkspace(**vars(_workspace_options(project)))
+    with _translated():
+        return sorted(s.name for s in ws.list_stacks())
+
+
+def _summary(update_summary):
+    return {
+        "result": update_summary.result,
+        "changes": dict(update_summary.resource_changes or {}),
+    }
