@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-time (and idempotent, fast the second time) set-up of a Herocool checkout:
+# the virtualenv, the Pulumi CLI, front-end assets, and the system packages the
+# embedded default needs. Run by `make run` and `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "please install these Debian packages: ${missing[*]}"
+    return 1
+  fi
+  log "installing ${missing[*]}"
+  [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
+    || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# command:package pairs; the embedded default runs Redis itself.
+apt_install redis-server:redis-server
+if [ "${HEROCOOL_SETUP_TEST:-}" = 1 ]; then
+  # The test suite runs on a real PostgreSQL, which Debian keeps off PATH.
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install initdb-missing:postgresql
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+reqs=requirements.txt
+[ "${HEROCOOL_SETUP_TEST:-}" = 1 ] && reqs=requirements-dev.txt
+stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$reqs"
+if [ ! -f "$stamp" ]; then
+  log "installing Python packages from $reqs"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r "$reqs"
+  touch "$stamp"
+fi
+
+PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh >/dev/null
+
+if [ ! -f static/vendor/bootstrap.min.css ]; then
+  log "installing front-end assets from the npm registry"
+  npm ci --no-audit --no-fund --silent
+  mkdir -p static/vendor
+  cp node_modules/bootstrap/dist/css/bootstrap.min.css static/vendor/
+fi

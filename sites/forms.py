@@ -1,0 +1,111 @@
+"""Forms for creating and updating sites, with errors a user can act on."""
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from stacks.models import Status
+
+from .models import Site
+from .urlcheck import UnsafeURL, check_url
+
+TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
+
+
+class SiteContentForm(forms.ModelForm):
+    """Where the page comes from: pasted HTML, an uploaded file, or a URL."""
+
+    html = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False,
+                           strip=False, label="HTML")
+    upload = forms.FileField(required=False, label="File (.html)")
+    url = forms.CharField(required=False, max_length=2000, label="URL")
+
+    class Meta:
+        model = Site
+        fields = ["source"]
+        widgets = {"source": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["html"].initial = self.instance.content
+            self.fields["url"].initial = self.instance.source_url
+
+    def clean(self):
+        data = super().clean()
+        source = data.get("source")
+        clean_source = {
+            Site.Source.HTML: self._clean_html,
+            Site.Source.UPLOAD: self._clean_upload,
+            Site.Source.URL: self._clean_url,
+        }.get(source)
+        if clean_source:
+            clean_source(data)
+        return data
+
+    def _too_big(self, size):
+        return f"The page is {filesizeformat(size)}; the limit is " \
+               f"{filesizeformat(settings.SITE_MAX_BYTES)}."
+
+    def _clean_html(self, data):
+        html = data.get("html", "")
+        if not html.strip():
+            self.add_error("html", "Paste the HTML of your page.")
+        elif len(html.encode()) > settings.SITE_MAX_BYTES:
+            self.add_error("html", self._too_big(len(html.encode())))
+        else:
+            self.instance.content, self.instance.source_url = html, ""
+
+    def _clean_upload(self, data):
+        upload = data.get("upload")
+        if not upload:
+            self.add_error("upload", "Choose an HTML file to upload.")
+            return
+        if upload.size > settings.SITE_MAX_BYTES:
+            self.add_error("upload", self._too_big(upload.size))
+            return
+        if (upload.content_type or "").split(";")[0] not in TEXT_UPLOAD_TYPES:
+            self.add_error("upload", "Upload an HTML or plain text file.")
+            return
+        try:
+            self.instance.content = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            self.add_error("upload", "The file is not UTF-8 text.")
+            return
+        self.instance.source_url = ""
+
+    def _clean_url(self, data):
+        url = (data.get("url") or "").strip()
+        try:
+            check_url(url)
+        except UnsafeURL as exc:
+            self.add_error("url", str(exc))
+            return
+        # Fetched later by the deployment job, never in this request.
+        self.instance.source_url, self.instance.content = url, ""
+
+
+class SiteCreateForm(SiteContentForm):
+    class Meta(SiteContentForm.Meta):
+        fields = ["name", "source"]
+        help_texts = {"name": "Lowercase letters, digits and hyphens, e.g. my-site."}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        taken = Site.objects.filter(owner=self.owner, name=name).exclude(
+            status=Status.DELETED)
+        if taken.exists():
+            raise forms.ValidationError(f"You already have a site named {name}.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        count = Site.objects.filter(owner=self.owner).exclude(status=Status.DELETED).count()
+        if count >= settings.QUOTA_SITES:
+            raise forms.ValidationError(
+                f"You have reached your limit of {settings.QUOTA_SITES} sites; delete one "
+                "first.")
+        return data

@@ -1,0 +1,74 @@
+"""A user's static website, deployed to its own Pulumi stack."""
+import logging
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from stacks.models import StackResource, Status
+
+from .programs.spec import SiteSpec
+
+deploy_log = logging.getLogger("herocool.deploy")
+
+
+class Site(StackResource):
+    pulumi_project = "herocool-sites"
+    stack_prefix = "site"
+
+    class Source(models.TextChoices):
+        HTML = "html", "Paste HTML"
+        UPLOAD = "upload", "Upload a file"
+        URL = "url", "Fetch from a URL"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.HTML)
+    source_url = models.URLField(max_length=2000, blank=True)
+    content = models.TextField(blank=True)
+
+    class Meta(StackResource.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=~Q(status=Status.DELETED),
+                name="site_name_unique_per_owner",
+            )
+        ]
+
+    def get_absolute_url(self):
+        return reverse("sites-detail", args=[self.code])
+
+    @property
+    def website_url(self):
+        return self.outputs.get("website_url", "")
+
+    def spec(self):
+        return SiteSpec(stack_name=self.stack_name, owner=self.owner.username,
+                        index_html=self.content)
+
+    def program(self):
+        if self.target == "aws":
+            from .programs import aws
+
+            return aws.program(self.spec())
+        from .programs import local
+
+        return local.program(self.spec(), sites_root=settings.SITES_ROOT,
+                             url_template=settings.SITES_URL_TEMPLATE)
+
+    def prepare(self, deployment):
+        """A URL source is fetched here, in the job, never in the web request."""
+        if self.source != self.Source.URL:
+            return
+        from stacks.jobs import PrepareError
+
+        from .fetch import FetchError, fetch_page
+
+        try:
+            page = fetch_page(self.source_url, max_bytes=settings.SITE_MAX_BYTES,
+                              timeout=settings.SITE_FETCH_TIMEOUT)
+        except FetchError as exc:
+            raise PrepareError(f"Could not fetch {self.source_url}: {exc}") from exc
+        self.content = page.content
+        self.save(update_fields=["content", "updated"])
+        deploy_log.info("Fetched %d characters from %s", len(page.content), page.final_url)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="sites-index"),
+    path("new/", views.create, name="sites-create"),
+    path("<uuid:code>/", views.detail, name="sites-detail"),
+    path("<uuid:code>/edit/", views.update, name="sites-update"),
+    path("<uuid:code>/delete/", views.delete, name="sites-delete"),
+    path("<uuid:code>/refresh/", views.refresh, name="sites-refresh"),
+    path("<uuid:code>/retry/", views.retry_view, name="sites-retry"),
+]

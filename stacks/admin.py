@@ -1,0 +1,62 @@
+"""Admin for deployments, and what every stack-backed resource's admin shares."""
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from .models import Deployment
+from .services import DeploymentRefused, request_deployment, retry
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ["stack_name", "action", "status", "owner", "requested_by",
+                    "queued_at", "started_at", "finished_at"]
+    list_filter = ["status", "action", "resource_type"]
+    search_fields = ["stack_name", "owner__username", "code"]
+    readonly_fields = [f.name for f in Deployment._meta.fields if f.name != "log"] + [
+        "log_view"]
+    exclude = ["log"]
+    list_select_related = ["owner", "requested_by"]
+
+    @admin.display(description="Log")
+    def log_view(self, obj):
+        return format_html('<pre style="white-space: pre-wrap; max-height: 40em; '
+                           'overflow: auto">{}</pre>', obj.log)
+
+    def has_add_permission(self, request):
+        return False
+
+
+class StackResourceAdmin(admin.ModelAdmin):
+    """Operators see owner, status, target and times; actions make deployments."""
+
+    list_display = ["name", "owner", "status", "target", "stack_name", "created", "updated"]
+    list_filter = ["status", "target"]
+    search_fields = ["name", "stack_name", "owner__username", "code"]
+    readonly_fields = ["code", "stack_name", "target", "status", "outputs", "last_error",
+                       "created", "updated"]
+    list_select_related = ["owner"]
+    actions = ["retry_selected", "refresh_selected"]
+
+    def has_add_permission(self, request):
+        return False  # resources are created by their owners, through deployments
+
+    @admin.action(description="Retry the failed deployment of selected resources")
+    def retry_selected(self, request, queryset):
+        self._each(request, queryset, lambda r: retry(r, request.user), "Retrying")
+
+    @admin.action(description="Refresh outputs of selected resources from their stacks")
+    def refresh_selected(self, request, queryset):
+        self._each(request, queryset,
+                   lambda r: request_deployment(r, Deployment.Action.REFRESH, request.user),
+                   "Refreshing")
+
+    def _each(self, request, queryset, deploy, verb):
+        done = 0
+        for resource in queryset:
+            try:
+                deploy(resource)
+                done += 1
+            except DeploymentRefused as exc:
+                self.message_user(request, f"{resource.name}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{verb} {done} resource(s).", messages.SUCCESS)

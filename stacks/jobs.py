@@ -1,0 +1,117 @@
+"""RQ entry points. Jobs receive ids, never model objects."""
+import logging
+import os
+import traceback
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import engine
+from .logwriter import LogHandler, LogWriter
+from .models import Deployment, Status
+
+log = logging.getLogger("herocool.deploy")
+Action = Deployment.Action
+State = Deployment.State
+
+
+class PrepareError(Exception):
+    """A resource could not get ready for its deployment (message safe to show)."""
+
+
+def run_deployment(deployment_id):
+    """Claim a queued deployment and run it; return its final status."""
+    claimed = Deployment.objects.filter(pk=deployment_id, status=State.QUEUED).update(
+        status=State.RUNNING, started_at=timezone.now(), worker_pid=os.getpid()
+    )
+    if claimed != 1:
+        # Cancelled while queued, or another worker got it first: nothing to do.
+        return Deployment.objects.filter(pk=deployment_id).values_list(
+            "status", flat=True).first()
+    deployment = Deployment.objects.select_related("requested_by").get(pk=deployment_id)
+    return DeploymentRunner(deployment).run()
+
+
+class DeploymentRunner:
+    def __init__(self, deployment):
+        self.deployment = deployment
+        self.resource = deployment.resource
+        self.writer = LogWriter(deployment.pk)
+        self.handler = LogHandler(self.writer)
+
+    def run(self):
+        log.addHandler(self.handler)
+        try:
+            self._start()
+            result = self._execute()
+            self._finish(State.SUCCEEDED, result=result)
+        except (engine.EngineError, PrepareError) as exc:
+            log.error("Deployment failed: %s", exc)
+            self._finish(State.FAILED, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - kept with its traceback, then re-raised
+            self.writer.line(traceback.format_exc())
+            self._finish(State.FAILED, error=f"Internal error: {type(exc).__name__}")
+            raise
+        finally:
+            log.removeHandler(self.handler)
+            self.writer.close()
+        return self.deployment.status
+
+    def _start(self):
+        who = self.deployment.requested_by or "the platform"
+        log.info("%s of %s requested by %s; started %s", self.deployment.action.title(),
+                 self.resource.stack_name, who, self.deployment.started_at.isoformat())
+        if self.deployment.action == Action.CREATE:
+            self._set_resource(status=Status.PROVISIONING)
+
+    def _execute(self):
+        resource, action = self.resource, self.deployment.action
+        project, stack = resource.pulumi_project, resource.stack_name
+        out = self.writer.line
+        if action in (Action.CREATE, Action.UPDATE):
+            resource.prepare(self.deployment)
+            return engine.up(project, stack, resource.program(),
+                             config=resource.stack_config(), on_output=out)
+        if action == Action.DESTROY:
+            return engine.destroy(project, stack, resource.program(), on_output=out)
+        if action == Action.REFRESH:
+            return engine.refresh(project, stack, resource.program(), on_output=out)
+        if action == Action.PREVIEW:
+            resource.prepare(self.deployment)
+            return engine.preview(project, stack, resource.program(),
+                                  config=resource.stack_config(), on_output=out)
+        raise ValueError(f"unknown action {action!r}")
+
+    def _finish(self, state, *, result=None, error=""):
+        now = timezone.now()
+        with transaction.atomic():
+            updated = Deployment.objects.filter(
+                pk=self.deployment.pk, status=State.RUNNING
+            ).update(status=state, finished_at=now, error=error,
+                     summary=result.summary if result else {})
+            self.deployment.refresh_from_db(fields=["status", "finished_at", "error"])
+            if not updated:
+                return  # cancelled meanwhile: whoever cancelled set the resource's state
+            if state == State.FAILED:
+                if self.deployment.action != Action.PREVIEW:
+                    self._set_resource(status=Status.FAILED, last_error=error)
+            else:
+                self._apply_result(result)
+        log.info("Finished %s: %s", self.deployment.action, state)
+
+    def _apply_result(self, result):
+        action = self.deployment.action
+        if action == Action.PREVIEW:
+            return
+        if action == Action.DESTROY:
+            self.resource.apply_outputs({})
+            self._set_resource(status=Status.DELETED, outputs={})
+            return
+        self.resource.apply_outputs(result.outputs)
+        self._set_resource(status=self.resource.status_after(result.outputs),
+                           last_error="")
+
+    def _set_resource(self, **fields):
+        for name, value in fields.items():
+            setattr(self.resource, name, value)
+        self.resource.save()

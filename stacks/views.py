@@ -1,0 +1,40 @@
+"""A deployment's page and its live log."""
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from .models import Deployment
+
+
+def deployment_for_user(request, code):
+    """The user's own deployment, or 404."""
+    return get_object_or_404(
+        Deployment.objects.select_related("requested_by", "cancelled_by"),
+        code=code, owner=request.user,
+    )
+
+
+@login_required
+def deployment(request, code):
+    """One deployment: who asked, when, how long, the result and the whole log."""
+    dep = deployment_for_user(request, code)
+    return render(request, "stacks/deployment.html",
+                  {"deployment": dep, "resource": dep.resource})
+
+
+@login_required
+def deployment_log(request, code):
+    """The log from character `after` on, and the status, for the page to poll."""
+    dep = deployment_for_user(request, code)
+    try:
+        after = max(int(request.GET.get("after", 0)), 0)
+    except ValueError:
+        after = 0
+    return JsonResponse({
+        "status": dep.status,
+        "text": dep.log[after:],
+        "next": len(dep.log),
+        "live": dep.is_live,
+        "started_at": dep.started_at.isoformat() if dep.started_at else None,
+        "finished_at": dep.finished_at.isoformat() if dep.finished_at else None,
+    })
