@@ -1,4 +1,7 @@
 """Shared test fixtures: named users (alice owns, bob is a stranger) and a real worker."""
+import threading
+import urllib.request
+
 import django_rq
 import pytest
 from rq import SimpleWorker
@@ -45,3 +48,33 @@ def run_jobs(queue):
         return before
 
     return run
+
+
+@pytest.fixture
+def origin(settings, tmp_path):
+    """The separate origin serving published sites, on a free loopback port."""
+    from sites.origin import make_server
+
+    settings.SITES_ROOT = tmp_path / "sites"
+    settings.SITES_ROOT.mkdir()
+    server = make_server(settings.SITES_ROOT, host="127.0.0.1", port=0)
+    port = server.server_address[1]
+    settings.SITES_URL_TEMPLATE = f"http://{{host}}.localhost:{port}/"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield port
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def fetch(origin):
+    """GET a site URL: *.localhost goes to the origin on loopback, with its Host header."""
+
+    def get(url):
+        host = url.split("//", 1)[1].split("/", 1)[0]
+        request = urllib.request.Request(f"http://127.0.0.1:{origin}/",
+                                         headers={"Host": host})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.read().decode()
+
+    return get

@@ -228,3 +228,21 @@ def _summary(update_summary):
         "result": update_summary.result,
         "changes": dict(update_summary.resource_changes or {}),
     }
+
+
+def describe():
+    """The engine's setup as facts for `pulumi_doctor`; raises EngineError if unusable."""
+    command = pulumi_command()
+    ws = auto.LocalWorkspace(**vars(_workspace_options("herocool-doctor")))
+    with _translated():
+        plugins = [f"{p.name} {p.version or ''} ({p.kind})".strip() for p in ws.list_plugins()]
+    python_plugin = Path(command.command).parent / "pulumi-resource-pulumi-python"
+    return {
+        "cli": command.command,
+        "version": str(command.version),
+        "sdk_version": sdk_version(),
+        "backend": settings.PULUMI_BACKEND_URL,
+        "pulumi_home": settings.PULUMI_HOME,
+        "plugins": plugins,
+        "python_plugin": str(python_plugin) if python_plugin.exists() else None,
+    }
