@@ -6,6 +6,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 
 from sites.models import Site
+from vms.models import VirtualMachine
 from stacks.models import Deployment, Status
 
 
@@ -26,9 +27,11 @@ def signup(request):
 def dashboard(request):
     """My sites and VMs with their states, and the latest deployments."""
     sites = Site.objects.filter(owner=request.user).exclude(status=Status.DELETED)
+    vms = VirtualMachine.objects.filter(owner=request.user).exclude(status=Status.DELETED)
     activity = Deployment.objects.filter(owner=request.user).select_related(
         "requested_by").prefetch_related("resource")[:15]
     return render(request, "accounts/dashboard.html", {
         "sites": sites,
+        "vms": vms,
         "activity": activity,
     })

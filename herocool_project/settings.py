@@ -142,6 +142,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
 QUOTA_SITES = envint("HEROCOOL_QUOTA_SITES", 50)
 QUOTA_VMS = envint("HEROCOOL_QUOTA_VMS", 3)
 QUOTA_LIVE_DEPLOYMENTS = envint("HEROCOOL_QUOTA_LIVE_DEPLOYMENTS", 5)
+# Sum of guest memory one user's local VMs may take on this host.
+QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
+
+# The instance types users may choose. On aws they are EC2 types (price: on-demand
+# us-east-1 Linux, a hint only); on local, QEMU gets `local_memory_mb` and `vcpus`.
+VM_INSTANCE_TYPES = {
+    "t3.micro": {"vcpus": 2, "memory_mb": 1024, "hourly_usd": 0.0104,
+                 "local_memory_mb": 512, "local_vcpus": 1},
+    "t3.small": {"vcpus": 2, "memory_mb": 2048, "hourly_usd": 0.0208,
+                 "local_memory_mb": 768, "local_vcpus": 1},
+    "t3.medium": {"vcpus": 2, "memory_mb": 4096, "hourly_usd": 0.0416,
+                  "local_memory_mb": 1024, "local_vcpus": 2},
+}
+VM_DEFAULT_INSTANCE_TYPE = "t3.micro"
+VM_IMAGE_CACHE = Path(os.environ.get("HEROCOOL_VM_IMAGE_CACHE", DATA_DIR / "vm-images"))
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,5 @@ urlpatterns = [
     path("<uuid:code>/edit/", views.update, name="sites-update"),
     path("<uuid:code>/delete/", views.delete, name="sites-delete"),
     path("<uuid:code>/refresh/", views.refresh, name="sites-refresh"),
-    path("<uuid:code>/retry/", views.retry_view, name="sites-retry"),
+    path("<uuid:code>/retry/", views.retry, name="sites-retry"),
 ]

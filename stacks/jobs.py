@@ -108,8 +108,8 @@ class DeploymentRunner:
             self._set_resource(status=Status.DELETED, outputs={})
             return
         self.resource.apply_outputs(result.outputs)
-        self._set_resource(status=self.resource.status_after(result.outputs),
-                           last_error="")
+        status, error = self.resource.outcome(result.outputs)
+        self._set_resource(status=status, last_error=error)
 
     def _set_resource(self, **fields):
         for name, value in fields.items():

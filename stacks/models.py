@@ -93,9 +93,9 @@ class StackResource(models.Model):
         """Store a stack's outputs on the record; subclasses may copy fields out."""
         self.outputs = outputs
 
-    def status_after(self, outputs):
-        """The status a successful up or refresh leaves (a VM may be found stopped)."""
-        return Status.LIVE
+    def outcome(self, outputs):
+        """(status, error) after a successful up or refresh: a VM may be found stopped."""
+        return Status.LIVE, ""
 
 
 class Deployment(models.Model):

@@ -1,1 +1,13 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="vms-index"),
+    path("new/", views.create, name="vms-create"),
+    path("<uuid:code>/", views.detail, name="vms-detail"),
+    path("<uuid:code>/edit/", views.update, name="vms-update"),
+    path("<uuid:code>/delete/", views.delete, name="vms-delete"),
+    path("<uuid:code>/refresh/", views.refresh, name="vms-refresh"),
+    path("<uuid:code>/retry/", views.retry, name="vms-retry"),
+]

@@ -1,0 +1,94 @@
+"""What the pages of every stack-backed resource (sites, VMs) share."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .models import Deployment, Status
+from .services import DeploymentRefused, request_deployment, retry
+
+Action = Deployment.Action
+
+
+def resource_for_user(model, request, code):
+    """The user's own resource, or 404: a stranger's resource does not exist for them."""
+    return get_object_or_404(model, code=code, owner=request.user)
+
+
+def active_for_user(model, user):
+    return model.objects.filter(owner=user).exclude(status=Status.DELETED)
+
+
+def save_and_deploy(request, form, action, success):
+    """Save the form's resource and record its deployment in one transaction.
+
+    Returns a redirect on success; None (with the reason on the form) when refused.
+    """
+    try:
+        with transaction.atomic():
+            resource = form.save(commit=False)
+            if not resource.pk:
+                resource.owner = request.user
+            resource.save()
+            request_deployment(resource, action, request.user)
+    except DeploymentRefused as exc:
+        form.add_error(None, str(exc))
+        return None
+    messages.success(request, success.format(name=resource.name))
+    return redirect(resource)
+
+
+def deploy_and_redirect(request, resource, action, success):
+    try:
+        request_deployment(resource, action, request.user)
+        messages.success(request, success.format(name=resource.name))
+    except DeploymentRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(resource)
+
+
+def action_view(model, action, success):
+    """A POST-only view that records `action` for one of the user's resources."""
+
+    @login_required
+    @require_POST
+    def view(request, code):
+        resource = resource_for_user(model, request, code)
+        return deploy_and_redirect(request, resource, action, success)
+
+    view.__doc__ = f"Record a {action} deployment of the user's {model._meta.verbose_name}."
+    return view
+
+
+def retry_view(model):
+    @login_required
+    @require_POST
+    def view(request, code):
+        """Run again the deployment that failed."""
+        resource = resource_for_user(model, request, code)
+        try:
+            retry(resource, request.user)
+            messages.success(request, f"Retrying {resource.name}.")
+        except DeploymentRefused as exc:
+            messages.error(request, str(exc))
+        return redirect(resource)
+
+    return view
+
+
+def delete_view(model, template):
+    @login_required
+    def view(request, code):
+        """Confirm, then destroy the stack; the record stays, marked deleted."""
+        resource = resource_for_user(model, request, code)
+        if request.method == "POST":
+            return deploy_and_redirect(request, resource, Action.DESTROY, "Deleting {name}.")
+        return render(request, template, {"resource": resource})
+
+    return view
+
+
+def detail_context(resource):
+    return {"resource": resource,
+            "deployments": resource.deployments.select_related("requested_by")[:50]}

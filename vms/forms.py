@@ -1,0 +1,113 @@
+"""Forms for virtual machines: instance type from the allowlist, a checked SSH key, and
+who may reach SSH."""
+import ipaddress
+
+from django import forms
+from django.conf import settings
+
+from stacks.models import Status
+
+from . import sshkeys
+from .models import VirtualMachine
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+def instance_type_choices():
+    choices = []
+    for name, size in settings.VM_INSTANCE_TYPES.items():
+        label = f"{name}: {size['vcpus']} vCPU, {size['memory_mb'] // 1024 or 0.5} GiB"
+        if settings.HEROCOOL_TARGET == "aws":
+            label += f", about ${size['hourly_usd']:.4f}/hour"
+        choices.append((name, label))
+    return choices
+
+
+class VmForm(forms.ModelForm):
+    ssh_public_key = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        label="SSH public key",
+        help_text="One line from your .pub file: ssh-ed25519, ecdsa, or ssh-rsa of 2048 "
+                  "bits or more.")
+    allow_anywhere = forms.BooleanField(
+        required=False, label="I really mean to allow SSH from anywhere (0.0.0.0/0)")
+
+    class Meta:
+        model = VirtualMachine
+        fields = ["instance_type", "ssh_public_key", "allowed_cidr"]
+        help_texts = {"allowed_cidr": "The addresses allowed to connect to SSH, e.g. your "
+                                      "address /32."}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["instance_type"] = forms.ChoiceField(choices=instance_type_choices())
+
+    def clean(self):
+        data = super().clean()
+        size = settings.VM_INSTANCE_TYPES.get(data.get("instance_type"), {})
+        if settings.HEROCOOL_TARGET == "local" and size:
+            others = self._mine().exclude(pk=self.instance.pk)
+            used = sum(settings.VM_INSTANCE_TYPES.get(vm.instance_type, {})
+                       .get("local_memory_mb", 0) for vm in others)
+            if used + size["local_memory_mb"] > settings.QUOTA_VM_MEMORY_MB:
+                raise forms.ValidationError(
+                    f"Your machines would use {used + size['local_memory_mb']} MB of memory; "
+                    f"the limit is {settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type "
+                    "or delete a machine.")
+        return data
+
+    def _mine(self):
+        return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
+
+    def clean_ssh_public_key(self):
+        text = self.cleaned_data["ssh_public_key"]
+        try:
+            return sshkeys.normalize_public_key(text)
+        except sshkeys.InvalidKey as exc:
+            raise forms.ValidationError(str(exc)) from None
+        finally:
+            if sshkeys.looks_private(text):
+                # Never echo a private key back into the page.
+                self.data = self.data.copy()
+                self.data[self.add_prefix("ssh_public_key")] = ""
+
+    def clean_allowed_cidr(self):
+        value = self.cleaned_data["allowed_cidr"].strip()
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise forms.ValidationError(
+                "Enter an address or network such as 203.0.113.7/32 or 2001:db8::/64."
+            ) from None
+        if str(network) in ANYWHERE and not self.data.get(self.add_prefix("allow_anywhere")):
+            raise forms.ValidationError(
+                "SSH from anywhere must be asked for explicitly: tick the box below.")
+        return str(network)
+
+
+class VmCreateForm(VmForm):
+    class Meta(VmForm.Meta):
+        fields = ["name", *VmForm.Meta.fields]
+        help_texts = {**VmForm.Meta.help_texts,
+                      "name": "Lowercase letters, digits and hyphens, e.g. dev-box."}
+
+    def __init__(self, *args, client_ip=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instance_type"].initial = settings.VM_DEFAULT_INSTANCE_TYPE
+        if client_ip:
+            self.fields["allowed_cidr"].initial = str(ipaddress.ip_network(client_ip))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if self._mine().filter(name=name).exists():
+            raise forms.ValidationError(f"You already have a machine named {name}.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if self._mine().count() >= settings.QUOTA_VMS:
+            raise forms.ValidationError(
+                f"You have reached your limit of {settings.QUOTA_VMS} machines; delete one "
+                "first.")
+        return data
