@@ -24,8 +24,9 @@ class SiteContentForm(forms.ModelForm):
         fields = ["source"]
         widgets = {"source": forms.RadioSelect}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.owner = owner
         if self.instance.pk:
             self.fields["html"].initial = self.instance.content
             self.fields["url"].initial = self.instance.source_url
@@ -88,10 +89,6 @@ class SiteCreateForm(SiteContentForm):
     class Meta(SiteContentForm.Meta):
         fields = ["name", "source"]
         help_texts = {"name": "Lowercase letters, digits and hyphens, e.g. my-site."}
-
-    def __init__(self, *args, owner, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.owner = owner
 
     def clean_name(self):
         name = self.cleaned_data["name"]

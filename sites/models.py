@@ -16,6 +16,7 @@ deploy_log = logging.getLogger("herocool.deploy")
 class Site(StackResource):
     pulumi_project = "herocool-sites"
     stack_prefix = "site"
+    change_fields = ("source", "source_url", "content")
 
     class Source(models.TextChoices):
         HTML = "html", "Paste HTML"
@@ -70,5 +71,6 @@ class Site(StackResource):
         except FetchError as exc:
             raise PrepareError(f"Could not fetch {self.source_url}: {exc}") from exc
         self.content = page.content
-        self.save(update_fields=["content", "updated"])
+        if deployment.action != deployment.Action.PREVIEW:
+            self.save(update_fields=["content", "updated"])
         deploy_log.info("Fetched %d characters from %s", len(page.content), page.final_url)

@@ -1,7 +1,6 @@
 """Static site pages. Lists and details read the database only, never the engine."""
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from stacks import resource_views as rv
 from stacks.models import Deployment
@@ -38,22 +37,8 @@ def detail(request, code):
     return render(request, "sites/detail.html", {"site": site, **rv.detail_context(site)})
 
 
-@login_required
-def update(request, code):
-    """Change a site's content and deploy the change."""
-    site = rv.resource_for_user(Site, request, code)
-    if site.is_deleted:
-        messages.error(request, f"{site.name} has been deleted.")
-        return redirect(site)
-    form = SiteContentForm(request.POST or None, request.FILES or None, instance=site)
-    if request.method == "POST" and form.is_valid():
-        done = rv.save_and_deploy(request, form, Action.UPDATE,
-                                  "Deploying the new content of {name}.")
-        if done:
-            return done
-    return render(request, "sites/update.html", {"site": site, "form": form})
-
-
+update = rv.update_view(Site, SiteContentForm, "sites/update.html",
+                        "Deploying the new content of {name}.")
 delete = rv.delete_view(Site, "sites/delete.html")
 refresh = rv.action_view(Site, Action.REFRESH, "Refreshing {name}.")
 retry = rv.retry_view(Site)

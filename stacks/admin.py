@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from .models import Deployment
-from .services import DeploymentRefused, request_deployment, retry
+from .services import DeploymentRefused, cancel, request_deployment, retry
 
 
 @admin.register(Deployment)
@@ -22,8 +22,22 @@ class DeploymentAdmin(admin.ModelAdmin):
         return format_html('<pre style="white-space: pre-wrap; max-height: 40em; '
                            'overflow: auto">{}</pre>', obj.log)
 
+    actions = ["cancel_selected"]
+
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Cancel selected queued or running deployments")
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for deployment in queryset:
+            try:
+                cancel(deployment, request.user)
+                done += 1
+            except DeploymentRefused as exc:
+                self.message_user(request, f"{deployment}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, f"Cancelled {done} deployment(s).", messages.SUCCESS)
 
 
 class StackResourceAdmin(admin.ModelAdmin):
@@ -35,7 +49,7 @@ class StackResourceAdmin(admin.ModelAdmin):
     readonly_fields = ["code", "stack_name", "target", "status", "outputs", "last_error",
                        "created", "updated"]
     list_select_related = ["owner"]
-    actions = ["retry_selected", "refresh_selected"]
+    actions = ["retry_selected", "refresh_selected", "cancel_selected", "destroy_selected"]
 
     def has_add_permission(self, request):
         return False  # resources are created by their owners, through deployments
@@ -49,6 +63,22 @@ class StackResourceAdmin(admin.ModelAdmin):
         self._each(request, queryset,
                    lambda r: request_deployment(r, Deployment.Action.REFRESH, request.user),
                    "Refreshing")
+
+    @admin.action(description="Cancel the live deployment of selected resources")
+    def cancel_selected(self, request, queryset):
+        def cancel_live(resource):
+            live = resource.live_deployment()
+            if live is None:
+                raise DeploymentRefused("nothing queued or running")
+            cancel(live, request.user)
+
+        self._each(request, queryset, cancel_live, "Cancelled the deployment of")
+
+    @admin.action(description="Destroy selected resources (through deployments)")
+    def destroy_selected(self, request, queryset):
+        self._each(request, queryset,
+                   lambda r: request_deployment(r, Deployment.Action.DESTROY, request.user),
+                   "Destroying")
 
     def _each(self, request, queryset, deploy, verb):
         done = 0

@@ -210,10 +210,17 @@ def outputs(project, stack_name):
 
 
 def cancel(project, stack_name):
-    """Unlock a stack whose update was interrupted (a self-managed backend's lock)."""
-    stack = _stack(project, stack_name, None, create=False)
+    """Unlock a stack whose update was interrupted (a self-managed backend's lock).
+
+    Returns False when there is no such stack (a create killed before it made one).
+    """
+    try:
+        stack = _stack(project, stack_name, None, create=False)
+    except StackMissing:
+        return False
     with _translated():
         stack.cancel()
+    return True
 
 
 def list_stacks(project):

@@ -1,13 +1,16 @@
 """RQ entry points. Jobs receive ids, never model objects."""
 import logging
 import os
+import time
 import traceback
 
 from django.db import transaction
 from django.utils import timezone
 
+from rq.exceptions import NoSuchJobError
+
 from . import engine
-from .logwriter import LogHandler, LogWriter
+from .logwriter import LogHandler, LogWriter, append_log
 from .models import Deployment, Status
 
 log = logging.getLogger("herocool.deploy")
@@ -77,6 +80,7 @@ class DeploymentRunner:
         if action == Action.REFRESH:
             return engine.refresh(project, stack, resource.program(), on_output=out)
         if action == Action.PREVIEW:
+            resource.apply_changes(self.deployment.params)  # in memory only, never saved
             resource.prepare(self.deployment)
             return engine.preview(project, stack, resource.program(),
                                   config=resource.stack_config(), on_output=out)
@@ -115,3 +119,37 @@ class DeploymentRunner:
         for name, value in fields.items():
             setattr(self.resource, name, value)
         self.resource.save()
+
+
+def unlock_stack(deployment_id, wait_seconds=60):
+    """After a running deployment was cancelled or its worker died: once its job is gone,
+    release the stack's lock so the next deployment can run."""
+    deployment = Deployment.objects.get(pk=deployment_id)
+    wait_until_job_gone(str(deployment.code), wait_seconds)
+    resource = deployment.resource
+    engine.cancel(resource.pulumi_project, resource.stack_name)
+    append_log(deployment_id, "Stack unlocked after the job stopped.\n")
+
+
+def job_is_gone(job_id):
+    """True when no worker is running the job any more (finished, failed, killed, lost)."""
+    import django_rq
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
+
+    queue = django_rq.get_queue("default")
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        return True
+    if job.get_status() != JobStatus.STARTED:
+        return job.get_status() not in (JobStatus.QUEUED, JobStatus.SCHEDULED,
+                                        JobStatus.DEFERRED)
+    registry = StartedJobRegistry(queue=queue)
+    return job_id not in registry.get_job_ids() or job_id in registry.get_expired_job_ids()
+
+
+def wait_until_job_gone(job_id, seconds):
+    deadline = time.monotonic() + seconds
+    while not job_is_gone(job_id) and time.monotonic() < deadline:
+        time.sleep(0.5)

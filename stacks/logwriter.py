@@ -54,12 +54,17 @@ class LogWriter:
             parts.append(item)
 
     def _append(self, chunk):
-        from .models import Deployment
-
         close_old_connections()
-        Deployment.objects.filter(pk=self.deployment_id).update(
-            log=Concat(F("log"), Value(chunk), output_field=TextField())
-        )
+        append_log(self.deployment_id, chunk)
+
+
+def append_log(deployment_id, text):
+    """Add text at the end of a deployment's log in one UPDATE (no read, no race)."""
+    from .models import Deployment
+
+    Deployment.objects.filter(pk=deployment_id).update(
+        log=Concat(F("log"), Value(text), output_field=TextField())
+    )
 
 
 class LogHandler(logging.Handler):

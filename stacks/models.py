@@ -33,9 +33,11 @@ BUSY_STATUSES = (Status.PENDING, Status.PROVISIONING, Status.UPDATING, Status.DE
 class StackResource(models.Model):
     """A user's resource whose real state lives in one Pulumi stack of its own."""
 
-    # Subclasses set these: the Pulumi project, and the short prefix of stack names.
+    # Subclasses set these: the Pulumi project, the short prefix of stack names, and
+    # the fields a user's update changes (what a preview carries before it is applied).
     pulumi_project = ""
     stack_prefix = ""
+    change_fields = ()
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
@@ -75,6 +77,15 @@ class StackResource(models.Model):
 
     def live_deployment(self):
         return self.deployments.filter(status__in=Deployment.LIVE_STATUSES).first()
+
+    def proposed(self):
+        """The values of the fields an update would change, as a preview carries them."""
+        return {name: getattr(self, name) for name in self.change_fields}
+
+    def apply_changes(self, values):
+        for name in self.change_fields:
+            if name in values:
+                setattr(self, name, values[name])
 
     def program(self):
         """The Pulumi program (a function of a spec) for this resource's target."""
@@ -140,6 +151,8 @@ class Deployment(models.Model):
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
+    # A preview's proposed field values, applied to the resource if the user confirms.
+    params = models.JSONField(default=dict, blank=True)
     worker_pid = models.IntegerField(null=True, blank=True)
 
     class Meta:
@@ -171,3 +184,10 @@ class Deployment(models.Model):
         from django.urls import reverse
 
         return reverse("stacks-deployment", args=[self.code])
+
+
+def resource_models():
+    """Every concrete stack-backed model (sites, VMs), for maintenance commands."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, StackResource)]

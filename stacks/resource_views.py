@@ -39,6 +39,41 @@ def save_and_deploy(request, form, action, success):
     return redirect(resource)
 
 
+def preview_and_redirect(request, form):
+    """Record a preview of the form's changes without saving them; show its page."""
+    resource = type(form.instance).objects.get(pk=form.instance.pk)
+    try:
+        preview = request_deployment(resource, Action.PREVIEW, request.user,
+                                     params=form.instance.proposed())
+    except DeploymentRefused as exc:
+        form.add_error(None, str(exc))
+        return None
+    messages.info(request, "Previewing your changes: nothing is changed until you confirm.")
+    return redirect(preview)
+
+
+def update_view(model, form_class, template, success):
+    @login_required
+    def view(request, code):
+        """Change a resource and deploy the change, or preview it first."""
+        resource = resource_for_user(model, request, code)
+        if resource.is_deleted:
+            messages.error(request, f"{resource.name} has been deleted.")
+            return redirect(resource)
+        form = form_class(request.POST or None, request.FILES or None, instance=resource,
+                          owner=request.user)
+        if request.method == "POST" and form.is_valid():
+            if "preview" in request.POST:
+                done = preview_and_redirect(request, form)
+            else:
+                done = save_and_deploy(request, form, Action.UPDATE, success)
+            if done:
+                return done
+        return render(request, template, {"resource": resource, "form": form})
+
+    return view
+
+
 def deploy_and_redirect(request, resource, action, success):
     try:
         request_deployment(resource, action, request.user)

@@ -1,8 +1,11 @@
 """A deployment's page and its live log."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from . import services
 from .models import Deployment
 
 
@@ -38,3 +41,30 @@ def deployment_log(request, code):
         "started_at": dep.started_at.isoformat() if dep.started_at else None,
         "finished_at": dep.finished_at.isoformat() if dep.finished_at else None,
     })
+
+
+@login_required
+@require_POST
+def cancel(request, code):
+    """Cancel a queued or running deployment."""
+    dep = deployment_for_user(request, code)
+    try:
+        services.cancel(dep, request.user)
+        messages.success(request, "Deployment cancelled.")
+    except services.DeploymentRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(dep)
+
+
+@login_required
+@require_POST
+def apply_preview(request, code):
+    """Deploy the changes a preview showed."""
+    preview = deployment_for_user(request, code)
+    try:
+        deployment = services.apply_preview(preview, request.user)
+    except services.DeploymentRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(preview)
+    messages.success(request, "Deploying the previewed changes.")
+    return redirect(deployment.resource)

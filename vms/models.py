@@ -12,6 +12,7 @@ from .programs.spec import VmSpec
 class VirtualMachine(StackResource):
     pulumi_project = "herocool-vms"
     stack_prefix = "vm"
+    change_fields = ("instance_type", "ssh_public_key", "allowed_cidr")
 
     instance_type = models.CharField(max_length=30)
     ssh_public_key = models.TextField()

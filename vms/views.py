@@ -1,7 +1,6 @@
 """Virtual machine pages. Lists and details read the database only, never the engine."""
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from stacks import resource_views as rv
 from stacks.models import Deployment
@@ -39,21 +38,7 @@ def detail(request, code):
     return render(request, "vms/detail.html", {"vm": vm, **rv.detail_context(vm)})
 
 
-@login_required
-def update(request, code):
-    """Change the instance type, key or allowed CIDR, and deploy the change."""
-    vm = rv.resource_for_user(VirtualMachine, request, code)
-    if vm.is_deleted:
-        messages.error(request, f"{vm.name} has been deleted.")
-        return redirect(vm)
-    form = VmForm(request.POST or None, instance=vm, owner=request.user)
-    if request.method == "POST" and form.is_valid():
-        done = rv.save_and_deploy(request, form, Action.UPDATE, "Updating {name}.")
-        if done:
-            return done
-    return render(request, "vms/update.html", {"vm": vm, "form": form})
-
-
+update = rv.update_view(VirtualMachine, VmForm, "vms/update.html", "Updating {name}.")
 delete = rv.delete_view(VirtualMachine, "vms/delete.html")
 refresh = rv.action_view(VirtualMachine, Action.REFRESH, "Refreshing {name}.")
 retry = rv.retry_view(VirtualMachine)
