@@ -2,14 +2,18 @@
 import threading
 import urllib.request
 
-import django_rq
 import pytest
-from rq import SimpleWorker
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_pulumi_backend(settings, tmp_path):
+    """Each test gets a backend of its own: database rows and stacks start empty together."""
+    settings.PULUMI_BACKEND_URL = (tmp_path / "pulumi-state").as_uri()
 
 
 @pytest.fixture
@@ -31,6 +35,8 @@ def alice_client(client, alice):
 @pytest.fixture
 def queue():
     """The real default queue on the test Redis, emptied before and after."""
+    import django_rq
+
     q = django_rq.get_queue("default")
     q.empty()
     yield q
@@ -40,6 +46,8 @@ def queue():
 @pytest.fixture
 def run_jobs(queue):
     """Run every queued job with a real (non-forking) RQ worker; returns how many ran."""
+
+    from rq import SimpleWorker
 
     def run():
         before = queue.count

@@ -69,7 +69,7 @@ class Site(StackResource):
             page = fetch_page(self.source_url, max_bytes=settings.SITE_MAX_BYTES,
                               timeout=settings.SITE_FETCH_TIMEOUT)
         except FetchError as exc:
-            raise PrepareError(f"Could not fetch {self.source_url}: {exc}") from exc
+            raise PrepareError(f"Fetching the page failed. {exc}") from exc
         self.content = page.content
         if deployment.action != deployment.Action.PREVIEW:
             self.save(update_fields=["content", "updated"])

@@ -1,4 +1,5 @@
 """A site's whole life through the real Pulumi engine and a real RQ worker."""
+import socket
 from pathlib import Path
 
 import pytest
@@ -73,11 +74,20 @@ def test_a_failing_deployment_leaves_a_failed_site_with_its_log(alice_client, or
 
 
 def test_unreachable_url_fails_the_deployment_with_a_clear_message(alice_client,
-                                                                   run_jobs):
+                                                                   run_jobs, monkeypatch):
+    real_getaddrinfo = socket.getaddrinfo
+
+    def no_such_host(host, *args, **kwargs):  # only DNS is stubbed: no query leaves
+        if host == "no-such-host.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
     alice_client.post(reverse("sites-create"), {
         "name": "remote", "source": "url", "url": "http://no-such-host.invalid/"})
     run_jobs()
     site = Site.objects.get(name="remote")
     assert site.status == Status.FAILED
-    assert "Could not fetch http://no-such-host.invalid/" in site.last_error
-    assert "Could not fetch" in site.deployments.get().log
+    assert site.last_error == ("Fetching the page failed. Could not connect to "
+                               "no-such-host.invalid: name does not resolve")
+    assert "Fetching the page failed" in site.deployments.get().log

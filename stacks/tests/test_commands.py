@@ -1,0 +1,107 @@
+"""Maintenance commands against the real engine on the local target."""
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from sites.models import Site
+from sites.programs import local
+from sites.programs.spec import SiteSpec
+from stacks import engine
+from stacks.models import Deployment, Status
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.fixture
+def live_site(alice_client, origin, run_jobs):
+    alice_client.post(reverse("sites-create"),
+                      {"name": "kept", "source": "html", "html": "<p>kept</p>"})
+    run_jobs()
+    site = Site.objects.get(name="kept")
+    assert site.status == Status.LIVE
+    return site
+
+
+def test_sync_stacks_restores_outputs_and_dry_run_changes_nothing(live_site):
+    real = live_site.outputs
+    Site.objects.filter(pk=live_site.pk).update(outputs={"website_url": "stale"})
+    assert "would update" in run("sync_stacks", "--dry-run")
+    assert Site.objects.get(pk=live_site.pk).outputs == {"website_url": "stale"}
+    assert "1 changed" in run("sync_stacks", "--user", "alice")
+    assert Site.objects.get(pk=live_site.pk).outputs == real
+
+
+def test_sync_stacks_fails_for_unknown_resource_or_missing_stack(alice):
+    with pytest.raises(CommandError, match="No resource"):
+        run("sync_stacks", "--resource", "no-such-stack")
+    Site.objects.create(owner=alice, name="ghost", content="x", status=Status.LIVE)
+    with pytest.raises(CommandError, match="1 stack"):
+        run("sync_stacks")
+
+
+def test_reconcile_finds_and_fixes_both_directions(live_site, alice, settings):
+    ghost = Site.objects.create(owner=alice, name="ghost", content="x", status=Status.LIVE)
+    orphan = "site-u999-orphan"
+    engine.up(Site.pulumi_project, orphan, local.program(
+        SiteSpec(orphan, "nobody", "<p>orphan</p>"), sites_root=settings.SITES_ROOT,
+        url_template=settings.SITES_URL_TEMPLATE))
+    with pytest.raises(CommandError, match="2 difference"):
+        run("reconcile")
+    output = run("reconcile", "--fix")
+    assert f"record without stack: herocool-sites/{ghost.stack_name}" in output
+    assert f"stack without record: herocool-sites/{orphan}" in output
+    ghost.refresh_from_db()
+    assert ghost.status == Status.FAILED and "missing from the Pulumi backend" in ghost.last_error
+    assert orphan not in engine.list_stacks(Site.pulumi_project)
+    assert not (settings.SITES_ROOT / orphan).exists()
+    assert "0 difference" in run("reconcile")  # the live site and its stack agree
+
+
+def test_destroy_user_resources_goes_through_deployments(live_site, bob, run_jobs):
+    other = Site.objects.create(owner=bob, name="bobs", content="x", status=Status.LIVE)
+    assert "would destroy" in run("destroy_user_resources", "alice", "--dry-run")
+    assert not live_site.deployments.filter(action="destroy").exists()
+    assert "queued destroy" in run("destroy_user_resources", "alice")
+    run_jobs()
+    live_site.refresh_from_db()
+    assert live_site.status == Status.DELETED
+    assert live_site.deployments.first().requested_by is None  # "the platform"
+    other.refresh_from_db()
+    assert other.status == Status.LIVE
+    with pytest.raises(CommandError, match="No user"):
+        run("destroy_user_resources", "nobody")
+
+
+def test_prune_logs_keeps_the_newest(live_site, alice):
+    for i in range(4):
+        Deployment.objects.create(resource=live_site, owner=alice, action="refresh",
+                                  stack_name=live_site.stack_name, status="succeeded",
+                                  log=f"log {i}\n")
+    assert "would prune the logs of 3" in run("prune_logs", "--keep", "2", "--dry-run")
+    assert not Deployment.objects.filter(log__startswith="[log pruned").exists()
+    assert "pruned the logs of 3" in run("prune_logs", "--keep", "2")
+    kept = [d.log for d in live_site.deployments.all()]
+    assert kept[:2] == ["log 3\n", "log 2\n"]
+    assert all(log.startswith("[log pruned") for log in kept[2:])
+    with pytest.raises(CommandError):
+        run("prune_logs", "--keep", "0")
+
+
+def test_requeue_puts_back_what_redis_lost(live_site, alice_client, queue, run_jobs):
+    alice_client.post(reverse("sites-refresh", args=[live_site.code]))
+    queue.empty()  # Redis lost the job; the database still says queued
+    assert "would re-enqueue" in run("requeue_deployments", "--dry-run")
+    assert queue.count == 0
+    run("requeue_deployments")
+    assert queue.count == 1
+    run_jobs()
+    assert live_site.deployments.first().status == "succeeded"
