@@ -1,5 +1,10 @@
 """Shared test fixtures: named users (alice owns, bob is a stranger) and a real worker."""
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -86,3 +91,45 @@ def fetch(origin):
             return response.read().decode()
 
     return get
+
+
+@pytest.fixture
+def slow_worker(settings, origin):
+    """A forking RQ worker in a process of its own, on the test database (see
+    stacks/tests/slow_worker.py). Yields the Popen; stopped at the end."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PULUMI_BACKEND_URL": settings.PULUMI_BACKEND_URL,
+        "HEROCOOL_SITES_ROOT": str(settings.SITES_ROOT),
+        "HEROCOOL_SITES_URL_TEMPLATE": settings.SITES_URL_TEMPLATE,
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("a worker process needs the PostgreSQL test database")
+    proc = subprocess.Popen([sys.executable, "stacks/tests/slow_worker.py"],
+                            cwd=settings.BASE_DIR, env=env, start_new_session=True)
+    yield proc
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(10)
+            break
+        except ProcessLookupError:
+            break  # the test stopped it already
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def wait_for(predicate, timeout=60, interval=0.1):
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {predicate.__doc__ or predicate}")
