@@ -21,6 +21,16 @@ def _own_pulumi_backend(settings, tmp_path):
     settings.PULUMI_BACKEND_URL = (tmp_path / "pulumi-state").as_uri()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in Redis; each test starts with none."""
+    import django_rq
+
+    conn = django_rq.get_connection("default")
+    for key in conn.scan_iter("herocool:rate:*"):
+        conn.delete(key)
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="alice-password-1")

@@ -1,4 +1,4 @@
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from . import views
@@ -6,7 +6,7 @@ from . import views
 urlpatterns = [
     path("", views.dashboard, name="accounts-dashboard"),
     path("signup/", views.signup, name="accounts-signup"),
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"),
+    path("login/", views.LoginView.as_view(),
          name="accounts-login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
+    path("logout/", LogoutView.as_view(), name="accounts-logout"),
 ]

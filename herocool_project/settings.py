@@ -142,6 +142,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
 QUOTA_SITES = envint("HEROCOOL_QUOTA_SITES", 50)
 QUOTA_VMS = envint("HEROCOOL_QUOTA_VMS", 3)
 QUOTA_LIVE_DEPLOYMENTS = envint("HEROCOOL_QUOTA_LIVE_DEPLOYMENTS", 5)
+# "count/seconds": POSTs that change resources, per user; login attempts, per address
+# and per username.
+RATE_LIMIT_CHANGES = os.environ.get("HEROCOOL_RATE_CHANGES", "30/60")
+RATE_LIMIT_LOGIN = os.environ.get("HEROCOOL_RATE_LOGIN", "10/300")
 # Sum of guest memory one user's local VMs may take on this host.
 QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
 

@@ -5,6 +5,8 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from herocool_project.ratelimit import limit_changes
+
 from .models import Deployment, Status
 from .services import DeploymentRefused, request_deployment, retry
 
@@ -54,6 +56,7 @@ def preview_and_redirect(request, form):
 
 def update_view(model, form_class, template, success):
     @login_required
+    @limit_changes
     def view(request, code):
         """Change a resource and deploy the change, or preview it first."""
         resource = resource_for_user(model, request, code)
@@ -87,6 +90,7 @@ def action_view(model, action, success):
     """A POST-only view that records `action` for one of the user's resources."""
 
     @login_required
+    @limit_changes
     @require_POST
     def view(request, code):
         resource = resource_for_user(model, request, code)
@@ -98,6 +102,7 @@ def action_view(model, action, success):
 
 def retry_view(model):
     @login_required
+    @limit_changes
     @require_POST
     def view(request, code):
         """Run again the deployment that failed."""
@@ -114,6 +119,7 @@ def retry_view(model):
 
 def delete_view(model, template):
     @login_required
+    @limit_changes
     def view(request, code):
         """Confirm, then destroy the stack; the record stays, marked deleted."""
         resource = resource_for_user(model, request, code)

@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from herocool_project.ratelimit import limit_changes
+
 from . import services
 from .models import Deployment
 
@@ -44,6 +46,7 @@ def deployment_log(request, code):
 
 
 @login_required
+@limit_changes
 @require_POST
 def cancel(request, code):
     """Cancel a queued or running deployment."""
@@ -57,6 +60,7 @@ def cancel(request, code):
 
 
 @login_required
+@limit_changes
 @require_POST
 def apply_preview(request, code):
     """Deploy the changes a preview showed."""

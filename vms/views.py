@@ -2,6 +2,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
 from stacks.models import Deployment
 
@@ -19,6 +20,7 @@ def index(request):
 
 
 @login_required
+@limit_changes
 def create(request):
     """Create a machine and queue its provisioning."""
     form = VmCreateForm(request.POST or None, owner=request.user,

@@ -1,0 +1,80 @@
+"""Every URL of the app, walked as a stranger and as an anonymous visitor.
+
+The list comes from the URL resolver, so a new view is covered without editing this
+test; a route it cannot fill in fails the test instead of being skipped."""
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from sites.models import Site
+from stacks.models import Deployment, Status
+from vms.models import VirtualMachine
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = {"accounts-login", "accounts-signup", "accounts-logout"}
+SECRET = "alice-secret-content"
+
+
+def app_routes(patterns=None, prefix=""):
+    """(name, route) of every named view outside the admin."""
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue
+            yield from app_routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield entry.name, prefix + str(entry.pattern)
+
+
+@pytest.fixture
+def alices_things(alice):
+    site = Site.objects.create(owner=alice, name="private", content=SECRET,
+                               status=Status.FAILED, last_error=SECRET,
+                               outputs={"website_url": f"http://{SECRET}/"})
+    vm = VirtualMachine.objects.create(owner=alice, name="private-vm", instance_type="t3.micro",
+                                       ssh_public_key=f"ssh-ed25519 AAAA {SECRET}",
+                                       allowed_cidr="127.0.0.1/32", status=Status.LIVE)
+    dep = Deployment.objects.create(resource=site, owner=alice, action="update",
+                                    stack_name=site.stack_name, log=SECRET, status="running")
+    return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code}
+
+
+def urls_to_visit(things):
+    for name, route in app_routes():
+        if name in PUBLIC:
+            continue
+        if "<uuid:code>" in route:
+            code = next(c for prefix, c in things.items() if name.startswith(prefix))
+            route = route.replace("<uuid:code>", str(code))
+        assert "<" not in route, f"the isolation test cannot fill in {route} ({name})"
+        yield name, "/" + route
+
+
+def test_the_walk_covers_the_app(alices_things):
+    names = {name for name, _ in urls_to_visit(alices_things)}
+    assert {"sites-detail", "vms-update", "stacks-deployment-cancel",
+            "stacks-deployment-log", "accounts-dashboard"} <= names
+
+
+def test_strangers_get_404_or_their_own_empty_pages(client, bob, alices_things):
+    client.force_login(bob)
+    for name, url in urls_to_visit(alices_things):
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in (200, 302, 404, 405), (name, url)
+            assert SECRET.encode() not in response.content, (name, url)
+            if "<uuid" in next(r for n, r in app_routes() if n == name):
+                assert response.status_code in (404, 405), (name, url, response.status_code)
+    assert Deployment.objects.count() == 1
+    assert Deployment.objects.get().status == "running"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, alices_things):
+    for name, url in urls_to_visit(alices_things):
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in (302, 405), (name, url)
+            if response.status_code == 302:
+                assert response.url.startswith("/login/"), (name, url)
+            assert SECRET.encode() not in response.content
+    assert Deployment.objects.count() == 1
