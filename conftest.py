@@ -9,6 +9,12 @@ import urllib.request
 
 import pytest
 
+# Imported now, while collecting: a failed inline Pulumi program leaves a coroutine whose
+# finalizer, if it runs during a later import that pytest rewrites (hypothesis's plugin
+# at the end of the session), trips CPython 3.11's "AST constructor recursion depth
+# mismatch". Imported early, nothing is left to compile then.
+import hypothesis  # noqa: F401,E402
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "herocool_project.middleware.content_security_policy",
+    "herocool_project.middleware.DatabaseUnavailable",
 ]
 
 ROOT_URLCONF = "herocool_project.urls"

@@ -23,14 +23,13 @@ class PrepareError(Exception):
 
 
 def run_deployment(deployment_id):
-    """Claim a queued deployment and run it; return its final status."""
+    """Claim a queued deployment and run it; return its final status, or None when
+    there was nothing to run (cancelled meanwhile, or another worker claimed it)."""
     claimed = Deployment.objects.filter(pk=deployment_id, status=State.QUEUED).update(
         status=State.RUNNING, started_at=timezone.now(), worker_pid=os.getpid()
     )
     if claimed != 1:
-        # Cancelled while queued, or another worker got it first: nothing to do.
-        return Deployment.objects.filter(pk=deployment_id).values_list(
-            "status", flat=True).first()
+        return None
     deployment = Deployment.objects.select_related("requested_by").get(pk=deployment_id)
     return DeploymentRunner(deployment).run()
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from herocool_project.ratelimit import limit_changes
 
 from .models import Deployment, Status
-from .services import DeploymentRefused, request_deployment, retry
+from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
 
 Action = Deployment.Action
 
@@ -33,12 +33,20 @@ def save_and_deploy(request, form, action, success):
             if not resource.pk:
                 resource.owner = request.user
             resource.save()
-            request_deployment(resource, action, request.user)
+            deployment = request_deployment(resource, action, request.user)
     except DeploymentRefused as exc:
         form.add_error(None, str(exc))
         return None
-    messages.success(request, success.format(name=resource.name))
+    say_done(request, deployment, success.format(name=resource.name))
     return redirect(resource)
+
+
+def say_done(request, deployment, success):
+    """Tell the user it is recorded, and warn if the queue could not take it yet."""
+    if getattr(deployment, "enqueued", True):
+        messages.success(request, success)
+    else:
+        messages.warning(request, QUEUE_DOWN)
 
 
 def preview_and_redirect(request, form):
@@ -79,8 +87,8 @@ def update_view(model, form_class, template, success):
 
 def deploy_and_redirect(request, resource, action, success):
     try:
-        request_deployment(resource, action, request.user)
-        messages.success(request, success.format(name=resource.name))
+        deployment = request_deployment(resource, action, request.user)
+        say_done(request, deployment, success.format(name=resource.name))
     except DeploymentRefused as exc:
         messages.error(request, str(exc))
     return redirect(resource)

@@ -51,8 +51,17 @@ def request_deployment(resource, action, user, *, params=None):
             resource.status = STATUS_ON_REQUEST[action]
             resource.last_error = ""
             resource.save(update_fields=["status", "last_error", "updated"])
-        transaction.on_commit(lambda: enqueue(deployment))
+        transaction.on_commit(lambda: _enqueue_noting(deployment))
     return deployment
+
+
+QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable right now: it "
+              "will start as soon as the queue is back.")
+
+
+def _enqueue_noting(deployment):
+    # The view reads this after its transaction commits, to warn the user.
+    deployment.enqueued = enqueue(deployment)
 
 
 def _check_allowed(resource, action, user):
