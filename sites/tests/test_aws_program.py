@@ -2,16 +2,14 @@
 import json
 import warnings
 
-import pulumi
 import pytest
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import set_root_resource
 
 with warnings.catch_warnings():
     # pulumi_aws warns at import time about its own deprecated *V2 aliases.
     warnings.simplefilter("ignore", DeprecationWarning)
     from sites.programs import aws as aws_program
 from sites.programs.spec import SiteSpec
+from stacks.tests import pulumi_mocks
 
 BUCKET = "aws:s3/bucket:Bucket"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
@@ -21,75 +19,29 @@ OBJECT = "aws:s3/bucketObject:BucketObject"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 
 
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every resource and invoke; answers with plausible provider outputs."""
-
-    def __init__(self):
-        self.resources = []  # (type, name, inputs) in registration order
-        self.calls = []  # (token, args)
-
-    def new_resource(self, args):
-        self.resources.append((args.typ, args.name, args.inputs))
-        state = dict(args.inputs)
-        if args.typ == BUCKET:
+class SiteMocks(pulumi_mocks.RecordingMocks):
+    def outputs(self, typ, name, inputs):
+        if typ == BUCKET:
             # Real buckets get an auto-name: the logical name plus a suffix.
-            name = f"{args.name}-abc1234"
-            state.update(bucket=name, arn=f"arn:aws:s3:::{name}")
-            return name, state
-        if args.typ == WEBSITE:
-            state["websiteEndpoint"] = f"{args.inputs['bucket']}.s3-website.eu-west-1.amazonaws.com"
-        return f"{args.name}-id", state
-
-    def call(self, args):
-        self.calls.append((args.token, args.args))
-        return {}
-
-
-class DependencyMonitor(MockMonitor):
-    """The stock mock monitor, also keeping each resource's dependency URNs."""
-
-    def __init__(self, mocks):
-        super().__init__(mocks)
-        self.urns = {}  # resource name -> its URN
-        self.dependencies = {}  # resource name -> URNs it waits for
-
-    def RegisterResource(self, request):
-        self.dependencies[request.name] = set(request.dependencies)
-        response = super().RegisterResource(request)
-        self.urns[request.name] = response.urn
-        return response
+            bucket = f"{name}-abc1234"
+            return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        if typ == WEBSITE:
+            return f"{name}-id", {
+                "websiteEndpoint": f"{inputs['bucket']}.s3-website.eu-west-1.amazonaws.com"}
+        return f"{name}-id", {}
 
 
 @pytest.fixture
 def mocks():
-    # Mocks and the root stack are process-global: start each test afresh so
-    # no resources or exports leak between tests.
-    set_root_resource(None)
-    recorder = RecordingMocks()
-    recorder.monitor = DependencyMonitor(recorder)
-    pulumi.runtime.set_mocks(recorder, preview=False, monitor=recorder.monitor)
-    return recorder
+    return pulumi_mocks.install(SiteMocks())
 
 
 def deploy(spec):
-    """Run the program under the mocks; return the resolved stack exports."""
-    exports = {}
-
-    @pulumi.runtime.test
-    def run():
-        aws_program.program(spec)()
-        declared = pulumi.runtime.get_root_resource().outputs
-        return pulumi.Output.all(**declared).apply(exports.update)
-
-    run()  # returns only once every registration RPC has finished
-    return exports
+    return pulumi_mocks.deploy(aws_program.program(spec))
 
 
 def only(mocks, typ):
-    """The inputs of the single resource of type typ."""
-    found = [inputs for t, _, inputs in mocks.resources if t == typ]
-    assert len(found) == 1, f"expected one {typ}, got {len(found)}"
-    return found[0]
+    return mocks.only(typ)
 
 
 def urn_of(mocks, typ):

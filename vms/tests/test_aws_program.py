@@ -1,14 +1,13 @@
 """The AWS VM program, run against Pulumi's unit-test mocks (no AWS, no Django)."""
 import warnings
 
-import pulumi
 import pytest
-from pulumi.runtime.settings import set_root_resource
 
 with warnings.catch_warnings():
     # pulumi_aws warns at import time about its own deprecated *V2 aliases.
     warnings.simplefilter("ignore", DeprecationWarning)
     from vms.programs import aws as aws_program
+from stacks.tests import pulumi_mocks
 from vms.programs.spec import VmSpec
 
 GET_AMI = "aws:ec2/getAmi:getAmi"
@@ -20,27 +19,19 @@ INSTANCE = "aws:ec2/instance:Instance"
 LOOKED_UP_AMI = "ami-0a1b2c3d4e5f60718"
 
 
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every resource and invoke; answers with plausible provider outputs."""
-
-    def __init__(self):
-        self.resources = []  # (type, name, inputs) in registration order
-        self.calls = []  # (token, args)
-
-    def new_resource(self, args):
-        self.resources.append((args.typ, args.name, args.inputs))
-        state = dict(args.inputs)
-        if args.typ == KEY_PAIR:
-            state["keyName"] = f"{args.name}-abc1234"  # AWS-side auto-name
-        if args.typ == INSTANCE:
-            state.update(publicIp="198.51.100.23",
-                         publicDns="ec2-198-51-100-23.compute-1.amazonaws.com")
+class VmMocks(pulumi_mocks.RecordingMocks):
+    def outputs(self, typ, name, inputs):
+        extra = {}
+        if typ == KEY_PAIR:
+            extra["keyName"] = f"{name}-abc1234"  # AWS-side auto-name
+        if typ == INSTANCE:
+            extra = {"publicIp": "198.51.100.23",
+                     "publicDns": "ec2-198-51-100-23.compute-1.amazonaws.com"}
         # IDs name their type, so a test can tell which resource got wired in.
-        return f"{args.typ.rsplit(':', 1)[-1]}-{args.name}", state
+        return f"{typ.rsplit(':', 1)[-1]}-{name}", extra
 
-    def call(self, args):
-        self.calls.append((args.token, args.args))
-        if args.token == GET_AMI:
+    def answer(self, token, args):
+        if token == GET_AMI:
             return {"id": LOOKED_UP_AMI, "imageId": LOOKED_UP_AMI,
                     "name": "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64"}
         return {}
@@ -48,36 +39,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def mocks():
-    # Mocks and the root stack are process-global: start each test afresh so
-    # no resources, invokes or exports leak between tests.
-    set_root_resource(None)
-    recorder = RecordingMocks()
-    pulumi.runtime.set_mocks(recorder, preview=False)
-    return recorder
+    return pulumi_mocks.install(VmMocks())
 
 
 def deploy(spec):
-    """Run the program under the mocks; return the resolved stack exports."""
-    exports = {}
-
-    @pulumi.runtime.test
-    def run():
-        aws_program.program(spec)()
-        declared = pulumi.runtime.get_root_resource().outputs
-        return pulumi.Output.all(**declared).apply(exports.update)
-
-    run()  # returns only once every registration RPC has finished
-    return exports
+    return pulumi_mocks.deploy(aws_program.program(spec))
 
 
 def all_of(mocks, typ):
-    return [inputs for t, _, inputs in mocks.resources if t == typ]
+    return mocks.all_of(typ)
 
 
 def only(mocks, typ):
-    found = all_of(mocks, typ)
-    assert len(found) == 1, f"expected one {typ}, got {len(found)}"
-    return found[0]
+    return mocks.only(typ)
 
 
 def make_spec(**changes):
