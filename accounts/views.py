@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 
 from herocool_project.ratelimit import allow, refused
@@ -12,11 +11,14 @@ from sites.models import Site
 from stacks.models import Deployment, Status
 from vms.models import VirtualMachine
 
+from .forms import LoginForm, SignupForm
+
 
 class LoginView(auth_views.LoginView):
     """Django's login, refusing too many attempts from one address or for one name."""
 
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
 
     def post(self, request, *args, **kwargs):
         rule = settings.RATE_LIMIT_LOGIN
@@ -32,7 +34,7 @@ def signup(request):
     """Create an account and log in."""
     if request.user.is_authenticated:
         return redirect("accounts-dashboard")
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     if request.method == "POST":
         if not allow("signup", request.META.get("REMOTE_ADDR", "?"),
                      settings.RATE_LIMIT_LOGIN):

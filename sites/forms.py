@@ -3,6 +3,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from herocool_project.forms import StyledFormMixin
 from stacks.models import Status
 
 from .models import Site
@@ -11,7 +12,7 @@ from .urlcheck import UnsafeURL, check_url
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
 
 
-class SiteContentForm(forms.ModelForm):
+class SiteContentForm(StyledFormMixin, forms.ModelForm):
     """Where the page comes from: pasted HTML, an uploaded file, or a URL."""
 
     html = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False,

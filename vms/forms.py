@@ -5,6 +5,7 @@ import ipaddress
 from django import forms
 from django.conf import settings
 
+from herocool_project.forms import StyledFormMixin
 from stacks.models import Status
 
 from . import sshkeys
@@ -14,16 +15,19 @@ ANYWHERE = ("0.0.0.0/0", "::/0")
 
 
 def instance_type_choices():
+    """Each allowed type with what this installation's target really gives it."""
     choices = []
     for name, size in settings.VM_INSTANCE_TYPES.items():
-        label = f"{name}: {size['vcpus']} vCPU, {size['memory_mb'] // 1024 or 0.5} GiB"
         if settings.HEROCOOL_TARGET == "aws":
-            label += f", about ${size['hourly_usd']:.4f}/hour"
+            label = (f"{name}: {size['vcpus']} vCPU, {size['memory_mb']} MB, about "
+                     f"${size['hourly_usd']:.4f}/hour")
+        else:
+            label = f"{name}: {size['local_vcpus']} vCPU, {size['local_memory_mb']} MB"
         choices.append((name, label))
     return choices
 
 
-class VmForm(forms.ModelForm):
+class VmForm(StyledFormMixin, forms.ModelForm):
     ssh_public_key = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         label="SSH public key",
