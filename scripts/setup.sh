@@ -23,11 +23,15 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# command:package pairs; the embedded default runs Redis itself.
-apt_install redis-server:redis-server
+# command:package pairs; the embedded default runs Redis itself, and local VMs are
+# QEMU guests booted from a Debian image built here with debootstrap.
+apt_install redis-server:redis-server qemu-system-x86_64:qemu-system-x86 \
+  qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs ssh-keygen:openssh-client
 if [ "${HEROCOOL_SETUP_TEST:-}" = 1 ]; then
   # The test suite runs on a real PostgreSQL, which Debian keeps off PATH.
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install initdb-missing:postgresql
+  # The browser tests (e2e/) drive Debian's Chromium.
+  apt_install chromium:chromium
 fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -51,4 +55,12 @@ if [ ! -f static/vendor/bootstrap.min.css ]; then
   npm ci --no-audit --no-fund --silent
   mkdir -p static/vendor
   cp node_modules/bootstrap/dist/css/bootstrap.min.css static/vendor/
+fi
+
+# The local VM image (Debian 12, about a minute the first time; cached after).
+image_cache=${HEROCOOL_VM_IMAGE_CACHE:-${HEROCOOL_DATA_DIR:-$PWD/data}/vm-images}
+if [ "$(id -u)" = 0 ]; then
+  .venv/bin/python scripts/build_vm_image.py "$image_cache" >/dev/null
+else
+  log "not root: the local VM image (debootstrap) is not built; local VMs will fail"
 fi

@@ -4,6 +4,8 @@
 # Arguments go to pytest, e.g. scripts/test.sh -m "not slow" sites/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The VM image takes a minute to build: keep it across runs.
+export HEROCOOL_VM_IMAGE_CACHE=${HEROCOOL_VM_IMAGE_CACHE:-$HOME/.cache/herocool/vm-images}
 HEROCOOL_SETUP_TEST=1 bash scripts/setup.sh
 
 run_dir=$(mktemp -d /tmp/herocool-test.XXXXXX)

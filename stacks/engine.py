@@ -185,7 +185,9 @@ def preview(project, stack_name, program, *, config=None, on_output=None):
 def refresh(project, stack_name, program, *, on_output=None):
     stack = _stack(project, stack_name, program, create=False)
     with _translated():
-        result = stack.refresh(on_output=on_output, on_error=on_output, color="never")
+        # run_program: the program runs again, so stack outputs follow what refresh read.
+        result = stack.refresh(on_output=on_output, on_error=on_output, color="never",
+                               run_program=True)
         return Result(outputs=_outputs(stack), summary=_summary(result.summary))
 
 
