@@ -4,14 +4,19 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.shortcuts import redirect, render
 
 from herocool_project.ratelimit import allow, refused
 from sites.models import Site
-from stacks.models import Deployment, Status
+from stacks.models import Deployment
+from stacks.resource_views import active_for_user
 from vms.models import VirtualMachine
 
 from .forms import LoginForm, SignupForm
+
+
+DASHBOARD_ROWS = 10
 
 
 class LoginView(auth_views.LoginView):
@@ -50,10 +55,15 @@ def signup(request):
 @login_required
 def dashboard(request):
     """My sites and VMs with their states, and the latest deployments."""
-    mine = {"owner": request.user}
+    resources = GenericPrefetch("resource", [
+        Site.objects.defer(*Site.list_deferred),
+        VirtualMachine.objects.defer(*VirtualMachine.list_deferred)])
+    activity = (Deployment.objects.filter(owner=request.user).select_related("requested_by")
+                .defer("log", "summary", "params").prefetch_related(resources)[:15])
+    sites = list(active_for_user(Site, request.user)[:DASHBOARD_ROWS + 1])
+    vms = list(active_for_user(VirtualMachine, request.user)[:DASHBOARD_ROWS + 1])
     return render(request, "accounts/dashboard.html", {
-        "sites": Site.objects.filter(**mine).exclude(status=Status.DELETED),
-        "vms": VirtualMachine.objects.filter(**mine).exclude(status=Status.DELETED),
-        "activity": Deployment.objects.filter(**mine).select_related("requested_by")
-                                      .prefetch_related("resource")[:15],
+        "sites": sites[:DASHBOARD_ROWS], "more_sites": len(sites) > DASHBOARD_ROWS,
+        "vms": vms[:DASHBOARD_ROWS], "more_vms": len(vms) > DASHBOARD_ROWS,
+        "activity": activity,
     })

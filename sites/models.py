@@ -17,6 +17,7 @@ class Site(StackResource):
     pulumi_project = "herocool-sites"
     stack_prefix = "site"
     change_fields = ("source", "source_url", "content")
+    list_deferred = ("content", "source_url", "last_error")
 
     class Source(models.TextChoices):
         HTML = "html", "Paste HTML"

@@ -15,8 +15,8 @@ Action = Deployment.Action
 @login_required
 def index(request):
     """The user's sites, newest first."""
-    return render(request, "sites/index.html",
-                  {"sites": rv.active_for_user(Site, request.user)})
+    page = rv.paginate(request, rv.active_for_user(Site, request.user))
+    return render(request, "sites/index.html", {"sites": page.object_list, "page": page})
 
 
 @login_required

@@ -6,8 +6,10 @@ a callback. Pulumi's errors become ours, with messages a user can read.
 """
 import os
 import re
+import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,18 +99,22 @@ def _workspace_options(project):
     )
 
 
+@contextmanager
 def _stack(project, stack_name, program, *, create=True):
+    """The stack, in a temporary work directory of its own (never shared), removed after."""
     opts = _workspace_options(project)
-    # Each call gets a fresh temporary work directory of its own (never shared).
     opts.work_dir = tempfile.mkdtemp(prefix="herocool-ws-")
-    with _translated():
-        if create:
-            return auto.create_or_select_stack(
-                stack_name=stack_name, project_name=project, program=program, opts=opts
-            )
-        return auto.select_stack(
-            stack_name=stack_name, project_name=project, program=program or _empty, opts=opts
-        )
+    try:
+        with _translated():
+            if create:
+                stack = auto.create_or_select_stack(
+                    stack_name=stack_name, project_name=project, program=program, opts=opts)
+            else:
+                stack = auto.select_stack(stack_name=stack_name, project_name=project,
+                                          program=program or _empty, opts=opts)
+        yield stack
+    finally:
+        shutil.rmtree(opts.work_dir, ignore_errors=True)
 
 
 def _empty():
@@ -166,8 +172,7 @@ def _outputs(stack):
 
 
 def up(project, stack_name, program, *, config=None, on_output=None):
-    stack = _stack(project, stack_name, program)
-    with _translated():
+    with _stack(project, stack_name, program) as stack, _translated():
         _set_config(stack, config)
         result = stack.up(on_output=on_output, on_error=on_output, color="never")
     return Result(outputs={k: v.value for k, v in result.outputs.items()},
@@ -175,16 +180,14 @@ def up(project, stack_name, program, *, config=None, on_output=None):
 
 
 def preview(project, stack_name, program, *, config=None, on_output=None):
-    stack = _stack(project, stack_name, program)
-    with _translated():
+    with _stack(project, stack_name, program) as stack, _translated():
         _set_config(stack, config)
         result = stack.preview(on_output=on_output, on_error=on_output, color="never")
     return Result(summary={"changes": dict(result.change_summary)})
 
 
 def refresh(project, stack_name, program, *, on_output=None):
-    stack = _stack(project, stack_name, program, create=False)
-    with _translated():
+    with _stack(project, stack_name, program, create=False) as stack, _translated():
         # run_program: the program runs again, so stack outputs follow what refresh read.
         result = stack.refresh(on_output=on_output, on_error=on_output, color="never",
                                run_program=True)
@@ -194,20 +197,18 @@ def refresh(project, stack_name, program, *, on_output=None):
 def destroy(project, stack_name, program, *, on_output=None):
     """Destroy the stack's resources, then remove the stack itself."""
     try:
-        stack = _stack(project, stack_name, program, create=False)
+        with _stack(project, stack_name, program, create=False) as stack, _translated():
+            result = stack.destroy(on_output=on_output, on_error=on_output, color="never")
+            stack.workspace.remove_stack(stack_name)
     except StackMissing:
         if on_output:
             on_output("The stack does not exist: nothing to destroy.")
         return Result()
-    with _translated():
-        result = stack.destroy(on_output=on_output, on_error=on_output, color="never")
-        stack.workspace.remove_stack(stack_name)
     return Result(summary=_summary(result.summary))
 
 
 def outputs(project, stack_name):
-    stack = _stack(project, stack_name, None, create=False)
-    with _translated():
+    with _stack(project, stack_name, None, create=False) as stack, _translated():
         return _outputs(stack)
 
 
@@ -217,18 +218,26 @@ def cancel(project, stack_name):
     Returns False when there is no such stack (a create killed before it made one).
     """
     try:
-        stack = _stack(project, stack_name, None, create=False)
+        with _stack(project, stack_name, None, create=False) as stack, _translated():
+            stack.cancel()
     except StackMissing:
         return False
-    with _translated():
-        stack.cancel()
     return True
+
+
+@contextmanager
+def _workspace(project):
+    """A workspace with no stack selected, in a temporary work directory removed after."""
+    opts = _workspace_options(project)
+    with tempfile.TemporaryDirectory(prefix="herocool-ws-") as work_dir:
+        opts.work_dir = work_dir
+        with _translated():
+            yield auto.LocalWorkspace(**vars(opts))
 
 
 def list_stacks(project):
     """Names of the project's stacks in the backend (for maintenance commands only)."""
-    ws = auto.LocalWorkspace(**vars(_workspace_options(project)))
-    with _translated():
+    with _workspace(project) as ws:
         return sorted(s.name for s in ws.list_stacks())
 
 
@@ -242,8 +251,7 @@ def _summary(update_summary):
 def describe():
     """The engine's setup as facts for `pulumi_doctor`; raises EngineError if unusable."""
     command = pulumi_command()
-    ws = auto.LocalWorkspace(**vars(_workspace_options("herocool-doctor")))
-    with _translated():
+    with _workspace("herocool-doctor") as ws:
         plugins = [f"{p.name} {p.version or ''} ({p.kind})".strip() for p in ws.list_plugins()]
     python_plugin = Path(command.command).parent / "pulumi-resource-pulumi-python"
     return {

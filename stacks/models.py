@@ -38,6 +38,8 @@ class StackResource(models.Model):
     pulumi_project = ""
     stack_prefix = ""
     change_fields = ()
+    # Columns list pages never show: left unloaded there (a site's page can be 1 MB).
+    list_deferred = ("last_error",)
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

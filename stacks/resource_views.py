@@ -1,6 +1,7 @@
 """What the pages of every stack-backed resource (sites, VMs) share."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,7 +20,13 @@ def resource_for_user(model, request, code):
 
 
 def active_for_user(model, user):
-    return model.objects.filter(owner=user).exclude(status=Status.DELETED)
+    """The user's resources that are not deleted, without the columns lists never show."""
+    return (model.objects.filter(owner=user).exclude(status=Status.DELETED)
+            .defer(*model.list_deferred))
+
+
+def paginate(request, queryset, per_page=50):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def save_and_deploy(request, form, action, success):

@@ -13,6 +13,7 @@ class VirtualMachine(StackResource):
     pulumi_project = "herocool-vms"
     stack_prefix = "vm"
     change_fields = ("instance_type", "ssh_public_key", "allowed_cidr")
+    list_deferred = ("ssh_public_key", "last_error")
 
     instance_type = models.CharField(max_length=30)
     ssh_public_key = models.TextField()

@@ -15,8 +15,8 @@ Action = Deployment.Action
 @login_required
 def index(request):
     """The user's machines, newest first."""
-    return render(request, "vms/index.html",
-                  {"vms": rv.active_for_user(VirtualMachine, request.user)})
+    page = rv.paginate(request, rv.active_for_user(VirtualMachine, request.user))
+    return render(request, "vms/index.html", {"vms": page.object_list, "page": page})
 
 
 @login_required

@@ -210,3 +210,13 @@ def test_platform_pages_send_a_content_security_policy(alice_client):
     response = alice_client.get(reverse("sites-index"))
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_list_is_paginated(alice_client, alice):
+    Site.objects.bulk_create([
+        Site(owner=alice, name=f"s{i:02d}", content="x", stack_name=f"site-u{alice.pk}-{i}",
+             target="local") for i in range(60)])
+    first = alice_client.get(reverse("sites-index")).content.decode()
+    second = alice_client.get(reverse("sites-index"), {"page": 2}).content.decode()
+    assert first.count('<td><a href="/sites/') == 50 and "Page 1 of 2" in first
+    assert second.count('<td><a href="/sites/') == 10 and "Page 2 of 2" in second
