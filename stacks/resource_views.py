@@ -29,6 +29,35 @@ def paginate(request, queryset, per_page=50):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
+def index_view(model, template, name):
+    @login_required
+    def view(request):
+        """The user's resources, newest first, fifty to a page."""
+        page = paginate(request, active_for_user(model, request.user))
+        return render(request, template, {name: page.object_list, "page": page})
+
+    return view
+
+
+def create_view(form_class, template, success, **form_kwargs):
+    """Create a resource and queue its first deployment. form_kwargs maps the form's
+    extra arguments to functions of the request."""
+
+    @login_required
+    @limit_changes
+    def view(request):
+        extra = {key: get(request) for key, get in form_kwargs.items()}
+        form = form_class(request.POST or None, request.FILES or None,
+                          owner=request.user, **extra)
+        if request.method == "POST" and form.is_valid():
+            done = save_and_deploy(request, form, Action.CREATE, success)
+            if done:
+                return done
+        return render(request, template, {"form": form})
+
+    return view
+
+
 def save_and_deploy(request, form, action, success):
     """Save the form's resource and record its deployment in one transaction.
 
