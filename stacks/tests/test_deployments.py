@@ -75,3 +75,44 @@ def test_preview_does_not_change_the_record(alice_client, site):
     assert preview.action == "preview" and preview.params["content"] == "<p>2</p>"
     site.refresh_from_db()
     assert site.content == "<p>1</p>" and site.status == Status.LIVE
+
+
+def test_live_deployment_quota(alice_client, alice, settings):
+    settings.QUOTA_LIVE_DEPLOYMENTS = 2
+    sites = [Site.objects.create(owner=alice, name=f"s{i}", content="x", status=Status.LIVE)
+             for i in range(3)]
+    for site in sites[:2]:
+        alice_client.post(reverse("sites-refresh", args=[site.code]))
+    response = alice_client.post(reverse("sites-refresh", args=[sites[2].code]), follow=True)
+    assert "You already have 2 deployments queued or running" in response.content.decode()
+    assert Deployment.objects.count() == 2
+
+
+def test_site_count_quota(alice_client, alice, settings):
+    settings.QUOTA_SITES = 1
+    Site.objects.create(owner=alice, name="only", content="x", status=Status.LIVE)
+    response = alice_client.post(reverse("sites-create"),
+                                 {"name": "second", "source": "html", "html": "<p>x</p>"})
+    assert "limit of 1 sites" in response.content.decode()
+    assert Site.objects.count() == 1
+
+
+def test_admin_actions_make_deployments(admin_client, admin_user, site):
+    changelist = reverse("admin:sites_site_changelist")
+    for action, expected in (("refresh_selected", "refresh"), ("cancel_selected", None),
+                             ("destroy_selected", "destroy")):
+        admin_client.post(changelist, {"action": action, "_selected_action": [site.pk]})
+        latest = site.deployments.first()
+        if expected:
+            assert latest.action == expected and latest.requested_by == admin_user
+        else:
+            assert latest.status == "cancelled" and latest.cancelled_by == admin_user
+    site.refresh_from_db()
+    assert site.status == Status.DELETING
+
+
+def test_admin_shows_the_log(admin_client, site, alice):
+    dep = Deployment.objects.create(resource=site, owner=alice, action="update",
+                                    stack_name=site.stack_name, log="<b>engine said</b>")
+    page = admin_client.get(reverse("admin:stacks_deployment_change", args=[dep.pk]))
+    assert "&lt;b&gt;engine said&lt;/b&gt;" in page.content.decode()
