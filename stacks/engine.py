@@ -4,6 +4,7 @@ Every operation runs an inline program against one stack of a self-managed backe
 (file:// under the data directory by default) and streams the engine's output lines to
 a callback. Pulumi's errors become ours, with messages a user can read.
 """
+import functools
 import os
 import re
 import shutil
@@ -62,9 +63,15 @@ def sdk_version():
 
 def pulumi_command():
     try:
-        return auto.PulumiCommand(root=cli_root(), version=VersionInfo.parse(sdk_version()))
+        return _checked_command(cli_root(), sdk_version())
     except (FileNotFoundError, auto.errors.InvalidVersionError) as exc:
         raise EngineError(f"The Pulumi CLI is missing or unusable: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _checked_command(root, version):
+    # Making one runs `pulumi version` (0.12 s): once per process and CLI is enough.
+    return auto.PulumiCommand(root=root, version=VersionInfo.parse(version))
 
 
 def engine_env():

@@ -1,0 +1,178 @@
+"""Phase 5: simulated users (threads, http.client) against bench/server.py on
+127.0.0.1, bounded in time and in cycles."""
+import re
+import socket
+import threading
+import time
+from http import cookies as http_cookies
+from http.client import HTTPConnection
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+
+from bench.common import (BENCH, PAGE_HTML, child_env, free_port, log, ms, pct,
+                          spawn_guarded, stop_process, wait_until)
+from bench.data import add_resources, empty_queue, numbered_users
+from bench.pages import logged_in
+from sites.models import Site
+
+CSRF_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+KINDS = ("dashboard", "site list", "create form", "create POST", "site detail")
+MAX_CYCLES = 100_000
+
+
+class Browser:
+    """One simulated user: its own cookies, one connection per request (the server
+    speaks HTTP/1.0 and closes after each response)."""
+
+    def __init__(self, port, session_cookie):
+        self.port = port
+        self.cookies = {settings.SESSION_COOKIE_NAME: session_cookie}
+
+    def headers(self, body):
+        headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "herocool-bench"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"http://127.0.0.1:{self.port}"
+        return headers
+
+    def keep_cookies(self, response):
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar = http_cookies.SimpleCookie()
+            jar.load(header)
+            for key, morsel in jar.items():
+                if morsel.value == "" or morsel["max-age"] == "0":
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = morsel.value
+
+    def request(self, method, path, body=None):
+        conn = HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, headers=self.headers(body),
+                         body=None if body is None else urlencode(body).encode())
+            response = conn.getresponse()
+            content = response.read()
+            self.keep_cookies(response)
+            return response.status, response.getheader("Location"), content
+        finally:
+            conn.close()
+
+
+class Recorder:
+    """Every request's (kind, seconds, ok), and the first errors, from all threads."""
+
+    def __init__(self):
+        self.samples, self.errors, self.lock = [], [], threading.Lock()
+
+    def step(self, browser, kind, method, path, expect, body=None):
+        t0 = time.perf_counter()
+        try:
+            status, location, content = browser.request(method, path, body)
+            ok = status == expect
+        except Exception as exc:  # noqa: BLE001 - counted as an error, with its reason
+            status, location, content, ok = repr(exc), None, b"", False
+        elapsed = time.perf_counter() - t0
+        with self.lock:
+            self.samples.append((kind, elapsed, ok))
+            if not ok and len(self.errors) < 20:
+                self.errors.append(f"{kind} {path}: {status}")
+        return ok, location, content
+
+
+def load_user(port, cookie, deadline, index, rec):
+    """Dashboard, site list, create form, POST create, the new site's page; again."""
+    browser = Browser(port, cookie)
+    for cycle in range(MAX_CYCLES):
+        if time.monotonic() >= deadline:
+            break
+        rec.step(browser, "dashboard", "GET", "/", 200)
+        rec.step(browser, "site list", "GET", "/sites/", 200)
+        ok, _, form = rec.step(browser, "create form", "GET", "/sites/new/", 200)
+        match = CSRF_RE.search(form) if ok else None
+        if not match:
+            continue
+        ok, location, _ = rec.step(browser, "create POST", "POST", "/sites/new/", 302, {
+            "csrfmiddlewaretoken": match.group(1).decode(), "name": f"load-{index}-{cycle}",
+            "source": "html", "html": PAGE_HTML})
+        if ok and location:
+            rec.step(browser, "site detail", "GET", urlsplit(location).path, 200)
+
+
+def session_cookies(count):
+    """Users with 5 sites and 2 VMs each (a realistic start), logged in."""
+    cookies = []
+    for user in numbered_users("load", count):
+        add_resources(user, 5, 2)
+        cookies.append(logged_in(user).cookies[settings.SESSION_COOKIE_NAME].value)
+    return cookies
+
+
+def start_server(run_dir, port, threads):
+    env = child_env(HEROCOOL_QUOTA_SITES="1000000", HEROCOOL_QUOTA_LIVE_DEPLOYMENTS="1000000",
+                    HEROCOOL_RATE_CHANGES="1000000/60")
+    server = spawn_guarded([str(BENCH / "server.py"), "--port", str(port),
+                            "--threads", str(threads)], run_dir / "server.log", env)
+
+    def listening():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(listening, 60, 0.1, "the web server")
+    except TimeoutError:
+        stop_process(server)
+        raise
+    return server
+
+
+def drive(port, cookies, seconds):
+    """All users at once until `seconds` have passed; returns (recorder, elapsed)."""
+    Browser(port, cookies[0]).request("GET", "/")  # first request: URLconf, templates
+    rec = Recorder()
+    deadline = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    pool = [threading.Thread(target=load_user, args=(port, cookie, deadline, i, rec),
+                             daemon=True) for i, cookie in enumerate(cookies)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(seconds + 120)
+    return rec, time.perf_counter() - t0
+
+
+def summarise(rec, elapsed):
+    times = [s[1] for s in rec.samples]
+    by_kind = {}
+    for kind in KINDS:
+        t = [s[1] for s in rec.samples if s[0] == kind]
+        if t:
+            by_kind[kind] = {"count": len(t), "p50": ms(pct(t, 50)), "p95": ms(pct(t, 95))}
+    return {"seconds": elapsed, "requests": len(times), "rps": len(times) / elapsed,
+            "errors": sum(1 for s in rec.samples if not s[2]), "error_examples": rec.errors,
+            "p50": ms(pct(times, 50)), "p95": ms(pct(times, 95)), "p99": ms(pct(times, 99)),
+            "by_kind": by_kind}
+
+
+def bench_load(run_dir, users_count, seconds, threads):
+    queue = empty_queue()
+    cookies = session_cookies(users_count)
+    port = free_port()
+    server = start_server(run_dir, port, threads)
+    try:
+        rec, elapsed = drive(port, cookies, seconds)
+    finally:
+        stop_process(server)
+    result = {"users": users_count, "threads": threads, **summarise(rec, elapsed),
+              "sites_created": Site.objects.filter(name__startswith="load-").count(),
+              "jobs_enqueued": queue.count}
+    queue.empty()
+    log(f"load: {result['requests']} requests in {elapsed:.0f}s ({result['rps']:.0f}/s), "
+        f"{result['errors']} errors, p95 {result['p95']:.0f} ms, "
+        f"{result['sites_created']} sites created")
+    return result
