@@ -110,6 +110,21 @@ def fetch(origin):
 
 
 @pytest.fixture
+def live_site(alice_client, origin, run_jobs):
+    """alice's site "shown", created through the UI and deployed by a real worker."""
+    from django.urls import reverse
+
+    from sites.models import Site
+
+    alice_client.post(reverse("sites-create"),
+                      {"name": "shown", "source": "html", "html": "<p>one</p>"})
+    run_jobs()
+    site = Site.objects.get(name="shown")
+    assert site.status == "live", site.last_error
+    return site
+
+
+@pytest.fixture
 def slow_worker(settings, origin):
     """A forking RQ worker in a process of its own, on the test database (see
     stacks/tests/slow_worker.py). Yields the Popen; stopped at the end."""

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pulumi
 from django.conf import settings
 from pulumi import automation as auto
 from semver import VersionInfo

@@ -21,16 +21,6 @@ def run(*args):
     return out.getvalue() + err.getvalue()
 
 
-@pytest.fixture
-def live_site(alice_client, origin, run_jobs):
-    alice_client.post(reverse("sites-create"),
-                      {"name": "kept", "source": "html", "html": "<p>kept</p>"})
-    run_jobs()
-    site = Site.objects.get(name="kept")
-    assert site.status == Status.LIVE
-    return site
-
-
 def test_sync_stacks_restores_outputs_and_dry_run_changes_nothing(live_site):
     real = live_site.outputs
     Site.objects.filter(pk=live_site.pk).update(outputs={"website_url": "stale"})

@@ -4,20 +4,9 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from sites.models import Site
 from stacks.models import Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def live_site(alice_client, origin, run_jobs):
-    alice_client.post(reverse("sites-create"),
-                      {"name": "shown", "source": "html", "html": "<p>one</p>"})
-    run_jobs()
-    site = Site.objects.get(name="shown")
-    assert site.status == Status.LIVE
-    return site
 
 
 def test_preview_shows_the_change_then_apply_deploys_it(alice_client, live_site, run_jobs,
