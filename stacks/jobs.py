@@ -6,7 +6,6 @@ import traceback
 
 from django.db import transaction
 from django.utils import timezone
-
 from rq.exceptions import NoSuchJobError
 
 from . import engine
