@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from sites.models import Site
 from sites.programs import local
@@ -95,3 +96,14 @@ def test_requeue_puts_back_what_redis_lost(live_site, alice_client, queue, run_j
     assert queue.count == 1
     run_jobs()
     assert live_site.deployments.first().status == "succeeded"
+
+
+def test_recover_stuck_exits_non_zero_when_a_stack_cannot_be_unlocked(alice, settings,
+                                                                      tmp_path, queue):
+    site = Site.objects.create(owner=alice, name="stuck", content="x", status=Status.LIVE)
+    Deployment.objects.create(resource=site, owner=alice, action="update", status="running",
+                              stack_name=site.stack_name, started_at=timezone.now())
+    settings.PULUMI_ROOT = str(tmp_path / "no-cli")  # the engine cannot be reached
+    with pytest.raises(CommandError, match="1 stack.* could not be unlocked"):
+        run("recover_stuck")
+    assert Deployment.objects.get().status == "running"  # left for a later try
