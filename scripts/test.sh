@@ -14,7 +14,6 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   start_redis
-  export HEROCOOL_TEST_REDIS_PORT=$redis_port
 fi
 export HEROCOOL_DATA_DIR="$run_dir/data"
 echo "test: PostgreSQL at ${DATABASE_URL%%@*}@…, Redis at $REDIS_URL, data in $HEROCOOL_DATA_DIR"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 MAX_REDIRECTS = 5
+PRIVATE = "is private, loopback or link-local and is refused"
 REDIRECTS = {301, 302, 303, 307, 308}
 CONTENT_TYPES = ("text/html", "text/plain")
 SAFE_IN_PATH = "!#$%&'()*+,/:;=?@[]~"
@@ -62,6 +63,24 @@ def fetch_page(url: str, *, max_bytes: int, timeout: float,
     raise FetchError(f"Too many redirects (more than {MAX_REDIRECTS})")
 
 
+def check_url(url: str) -> None:
+    """What can be said of a URL without the network: the form's check, so the user
+    hears at once. The fetch checks again, with DNS, on every hop."""
+    if not url:
+        raise FetchError("Enter the URL of the page to publish")
+    if len(url) > 2000:
+        raise FetchError("The URL is longer than 2,000 characters")
+    host = _parse(url).host
+    if host == "localhost" or host.endswith(".localhost"):
+        raise FetchError("Addresses on this machine are refused")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: resolved and checked by the fetch
+    if _refused(ip, allow_private=False):
+        raise FetchError(f"The address {host} {PRIVATE}")
+
+
 def _parse(url):
     try:
         parts = urlsplit(url.strip())
@@ -95,8 +114,7 @@ def _resolve(target, allow_private):
         except ValueError:  # a name: saying what it resolved to would map the inside
             raise FetchError(f"{target.host} resolves to a private, loopback or link-local "
                              "address and is refused") from None
-        raise FetchError(f"The address {target.host} is private, loopback or link-local "
-                         "and is refused")
+        raise FetchError(f"The address {target.host} {PRIVATE}")
     return addresses
 
 

@@ -7,7 +7,7 @@ from herocool_project.forms import StyledFormMixin
 from stacks.models import Status
 
 from .models import Site
-from .urlcheck import UnsafeURL, check_url
+from .fetch import FetchError, check_url
 
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
 
@@ -79,7 +79,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         url = (data.get("url") or "").strip()
         try:
             check_url(url)
-        except UnsafeURL as exc:
+        except FetchError as exc:
             self.add_error("url", str(exc))
             return
         # Fetched later by the deployment job, never in this request.

@@ -5,6 +5,7 @@ a broken check shows up as a failure, not as traffic to the outside.
 """
 import http.server
 import ipaddress
+import re
 import shutil
 import socket
 import ssl
@@ -15,7 +16,7 @@ import time
 import pytest
 
 from sites import fetch
-from sites.fetch import FetchError, fetch_page
+from sites.fetch import FetchError, check_url, fetch_page
 
 MAX = 1000
 REAL_GETADDRINFO = socket.getaddrinfo
@@ -349,3 +350,20 @@ def test_https_checks_the_certificate_against_the_host_name(monkeypatch, cert, t
                         lambda: ssl.create_default_context(cafile=str(cert[0])))
     assert "Host: localhost:" in get(f"https://localhost:{tls_port}/page").content
     assert "certificate is not valid" in refused(f"https://127.0.0.1:{tls_port}/page")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("", "Enter the URL"),
+    ("gopher://example.com/", "Only http and https URLs are allowed"),
+    ("http://a:b@example.com/", "user name or password"),
+    ("http://x.localhost/", "Addresses on this machine are refused"),
+    ("http://[::ffff:10.0.0.1]/", "is private, loopback or link-local and is refused"),
+    ("http://" + "a" * 2000 + ".com/", "longer than 2,000 characters"),
+])
+def test_check_url_refuses_what_needs_no_network(url, message):
+    with pytest.raises(FetchError, match=re.escape(message)):
+        check_url(url)
+
+
+def test_check_url_leaves_names_to_the_fetch():
+    check_url("https://example.com/page.html")  # no DNS is asked: nothing raises

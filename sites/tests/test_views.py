@@ -143,9 +143,10 @@ def test_binary_upload_is_refused(alice_client):
     ("http://169.254.169.254/latest/meta-data/", "private, loopback or link-local"),
     ("http://[::1]:8000/", "private, loopback or link-local"),
     ("http://10.1.2.3/", "private, loopback or link-local"),
+    ("http://[2002:7f00:1::]/", "private, loopback or link-local"),  # 6to4 of 127.0.0.1
     ("http://localhost:8000/", "Addresses on this machine"),
-    ("file:///etc/passwd", "Only http:// and https://"),
-    ("ftp://example.com/x", "Only http:// and https://"),
+    ("file:///etc/passwd", "Only http and https URLs"),
+    ("ftp://example.com/x", "Only http and https URLs"),
     ("http://user:pw@example.com/", "user name or password"),
     ("", "Enter the URL"),
 ])
