@@ -85,18 +85,13 @@ class DeploymentRunner:
         raise ValueError(f"unknown action {action!r}")
 
     def _finish(self, state, *, result=None, error=""):
-        now = timezone.now()
         with transaction.atomic():
-            updated = Deployment.objects.filter(
-                pk=self.deployment.pk, status=State.RUNNING
-            ).update(status=state, finished_at=now, error=error,
-                     summary=result.summary if result else {})
-            self.deployment.refresh_from_db(fields=["status", "finished_at", "error"])
-            if not updated:
+            if not self.deployment.finish(state, error=error,
+                                          summary=result.summary if result else None):
                 return  # cancelled meanwhile: whoever cancelled set the resource's state
             if state == State.FAILED:
                 if self.deployment.action != Action.PREVIEW:
-                    self._set_resource(status=Status.FAILED, last_error=error)
+                    self.resource.mark_failed(error)
             else:
                 self._apply_result(result)
         log.info("Finished %s: %s", self.deployment.action, state)

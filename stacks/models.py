@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 validate_name = RegexValidator(
@@ -102,6 +103,10 @@ class StackResource(models.Model):
     def prepare(self, deployment):
         """Work a job does before running the engine (e.g. fetching content)."""
 
+    def mark_failed(self, error):
+        self.status, self.last_error = Status.FAILED, error
+        self.save(update_fields=["status", "last_error", "updated"])
+
     def apply_outputs(self, outputs):
         """Store a stack's outputs on the record; subclasses may copy fields out."""
         self.outputs = outputs
@@ -175,6 +180,14 @@ class Deployment(models.Model):
     @property
     def is_live(self):
         return self.status in self.LIVE_STATUSES
+
+    def finish(self, state, *, error="", summary=None):
+        """End a running deployment in `state`. False when it was no longer running
+        (cancelled or recovered meanwhile): its outcome must then leave the resource be."""
+        ended = Deployment.objects.filter(pk=self.pk, status=self.State.RUNNING).update(
+            status=state, finished_at=timezone.now(), error=error, summary=summary or {})
+        self.refresh_from_db(fields=["status", "finished_at", "error", "summary"])
+        return ended == 1
 
     @property
     def duration(self):

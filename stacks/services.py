@@ -141,14 +141,13 @@ def _settle_after_cancel(deployment, was, user):
     ).exists()
     if was == "queued" and ever_up:
         resource.status, resource.last_error = Status.LIVE, ""
+        resource.save(update_fields=["status", "last_error", "updated"])
     else:
-        resource.status = Status.FAILED
-        resource.last_error = (
+        resource.mark_failed(
             f"The {deployment.action} was cancelled by {user} "
             + ("while running: the stack may be partly changed; retry or refresh."
                if was == "running" else "before it ran.")
         )
-    resource.save(update_fields=["status", "last_error", "updated"])
 
 
 def _stop_job(deployment, was):

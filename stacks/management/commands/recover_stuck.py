@@ -8,7 +8,7 @@ from django.utils import timezone
 from stacks import engine
 from stacks.jobs import job_is_gone
 from stacks.logwriter import append_log
-from stacks.models import Deployment, Status
+from stacks.models import Deployment
 
 REASON = ("The worker running this deployment stopped before it finished (killed, "
           "crashed or timed out). Its log is kept; the stack was unlocked; retry it.")
@@ -48,11 +48,7 @@ class Command(BaseCommand):
         resource = deployment.resource
         engine.cancel(resource.pulumi_project, resource.stack_name)
         with transaction.atomic():
-            changed = Deployment.objects.filter(
-                pk=deployment.pk, status=Deployment.State.RUNNING
-            ).update(status=Deployment.State.FAILED, finished_at=timezone.now(),
-                     error=REASON)
-            if changed and deployment.action != Deployment.Action.PREVIEW:
-                resource.status, resource.last_error = Status.FAILED, REASON
-                resource.save(update_fields=["status", "last_error", "updated"])
+            ended = deployment.finish(Deployment.State.FAILED, error=REASON)
+            if ended and deployment.action != Deployment.Action.PREVIEW:
+                resource.mark_failed(REASON)
         append_log(deployment.pk, f"\n{REASON}\n")
