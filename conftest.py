@@ -125,13 +125,15 @@ def live_site(alice_client, origin, run_jobs):
 
 
 @pytest.fixture
-def slow_worker(settings, origin):
-    """A forking RQ worker in a process of its own, on the test database (see
-    stacks/tests/slow_worker.py). Yields the Popen; stopped at the end."""
+def platform_env(settings, origin):
+    """The environment of a platform process (worker, scheduler) started by a test: the
+    test database, Redis and backend, and the test's sites origin."""
     from django.db import connection
 
     db = connection.settings_dict
-    env = {
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("a worker process needs the PostgreSQL test database")
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "PULUMI_BACKEND_URL": settings.PULUMI_BACKEND_URL,
@@ -139,20 +141,41 @@ def slow_worker(settings, origin):
         "HEROCOOL_SITES_URL_TEMPLATE": settings.SITES_URL_TEMPLATE,
         "PYTHONPATH": str(settings.BASE_DIR),
     }
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("a worker process needs the PostgreSQL test database")
-    proc = subprocess.Popen([sys.executable, "stacks/tests/slow_worker.py"],
-                            cwd=settings.BASE_DIR, env=env, start_new_session=True)
-    yield proc
+
+
+@pytest.fixture
+def processes(settings, platform_env):
+    """Start platform processes, each in a session of its own; all stopped at the end."""
+    started = []
+
+    def start(*args, **env):
+        proc = subprocess.Popen([sys.executable, *args], cwd=settings.BASE_DIR,
+                                env={**platform_env, **env}, start_new_session=True)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        stop_group(proc)
+
+
+def stop_group(proc):
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
             proc.wait(10)
-            break
+            return
         except ProcessLookupError:
-            break  # the test stopped it already
+            return  # the test stopped it already
         except subprocess.TimeoutExpired:
             continue
+
+
+@pytest.fixture
+def slow_worker(processes):
+    """A forking RQ worker in a process of its own, on the test database (see
+    stacks/tests/slow_worker.py). Yields the Popen; stopped at the end."""
+    return processes("stacks/tests/slow_worker.py")
 
 
 def wait_for(predicate, timeout=60, interval=0.1):

@@ -40,13 +40,20 @@ def envsecret(name, *, keep_in=None, required=False):
     return keep_in.read_text().strip()
 
 
+def _sqlite(path):
+    # IMMEDIATE: a transaction takes the write lock when it begins, so two requests can
+    # never both count (a quota) and then both insert.
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": path,
+            "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
+
+
 def database_from_url(url, *, sqlite_default):
     """Django DATABASES['default'] from a DATABASE_URL (postgres:// or sqlite:///)."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_default)}
+        return _sqlite(str(sqlite_default))
     parts = urlparse(url)
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path)}
+        return _sqlite(unquote(parts.path))
     if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
     return {
@@ -58,3 +65,15 @@ def database_from_url(url, *, sqlite_default):
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": 60,
     }
+
+
+def physical_memory_mb():
+    """This machine's memory in MB (0 where /proc/meminfo cannot be read)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0

@@ -7,7 +7,7 @@ under the data directory, Redis on localhost, the `local` target. Production
 import os
 from pathlib import Path
 
-from .env import database_from_url, envbool, envint, envsecret
+from .env import database_from_url, envbool, envint, envsecret, physical_memory_mb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
@@ -108,7 +108,22 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # RQ kills a job's process group at its timeout, leaving a locked stack behind:
 # deployments get a long one, and recover_stuck unlocks what a killed job left.
 DEPLOYMENT_JOB_TIMEOUT = envint("HEROCOOL_DEPLOYMENT_TIMEOUT", 3600)
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT}}
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT},
+    # The sweep and the release of cancelled jobs, never stuck behind deployments.
+    "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+# Jobs are enqueued when our code says (services enqueue on commit themselves), not
+# deferred by django-rq to a commit the caller may not be in.
+RQ = {"COMMIT_MODE": "auto"}
+# Recovery with no operator (stacks/sweep.py, run by the scheduler every SWEEP_SECONDS):
+# a busy worker heartbeats every WORKER_HEARTBEAT seconds and is taken for dead after
+# three silent ones; a queued deployment is requeued once its job has been missing from
+# Redis for SWEEP_GRACE_SECONDS.
+SWEEP_SECONDS = envint("HEROCOOL_SWEEP_SECONDS", 60)
+WORKER_HEARTBEAT = envint("HEROCOOL_WORKER_HEARTBEAT", 10)
+WORKER_DEAD_AFTER = 3 * WORKER_HEARTBEAT
+SWEEP_GRACE_SECONDS = envint("HEROCOOL_SWEEP_GRACE_SECONDS", 30)
 
 # --- Pulumi --------------------------------------------------------------------------
 HEROCOOL_TARGET = os.environ.get("HEROCOOL_TARGET", "local")
@@ -149,6 +164,10 @@ RATE_LIMIT_CHANGES = os.environ.get("HEROCOOL_RATE_CHANGES", "30/60")
 RATE_LIMIT_LOGIN = os.environ.get("HEROCOOL_RATE_LOGIN", "10/300")
 # Sum of guest memory one user's local VMs may take on this host.
 QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
+# Host-wide caps, whatever the number of accounts: guest memory of all local VMs
+# (default: half of this machine's memory) and the number of sites.
+HOST_VM_MEMORY_MB = envint("HEROCOOL_HOST_VM_MEMORY_MB", physical_memory_mb() // 2)
+HOST_MAX_SITES = envint("HEROCOOL_HOST_MAX_SITES", 10000)
 
 # The instance types users may choose. On aws they are EC2 types (price: on-demand
 # us-east-1 Linux, a hint only); on local, QEMU gets `local_memory_mb` and `vcpus`.

@@ -98,12 +98,3 @@ class SiteCreateForm(SiteContentForm):
         if taken.exists():
             raise forms.ValidationError(f"You already have a site named {name}.")
         return name
-
-    def clean(self):
-        data = super().clean()
-        count = Site.objects.filter(owner=self.owner).exclude(status=Status.DELETED).count()
-        if count >= settings.QUOTA_SITES:
-            raise forms.ValidationError(
-                f"You have reached your limit of {settings.QUOTA_SITES} sites; delete one "
-                "first.")
-        return data

@@ -1,16 +1,12 @@
 """A user's static website, deployed to its own Pulumi stack."""
-import logging
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from stacks.models import StackResource, Status
+from stacks.models import PrepareError, StackResource, Status
 
 from .programs.spec import SiteSpec
-
-deploy_log = logging.getLogger("herocool.deploy")
 
 
 class Site(StackResource):
@@ -58,12 +54,21 @@ class Site(StackResource):
         return local.program(self.spec(), sites_root=settings.SITES_ROOT,
                              url_template=settings.SITES_URL_TEMPLATE)
 
-    def prepare(self, deployment):
+    def quota_problem(self):
+        mine = Site.objects.filter(owner_id=self.owner_id).exclude(status=Status.DELETED)
+        if mine.count() > settings.QUOTA_SITES:
+            return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
+                    "one first.")
+        everyone = Site.objects.exclude(status=Status.DELETED).count()
+        if everyone > settings.HOST_MAX_SITES:
+            return ("The platform is full: it holds as many sites as its operator allows "
+                    f"({settings.HOST_MAX_SITES}). Try again later or ask the operator.")
+        return ""
+
+    def prepare(self, deployment, say):
         """A URL source is fetched here, in the job, never in the web request."""
         if self.source != self.Source.URL:
             return
-        from stacks.jobs import PrepareError
-
         from .fetch import FetchError, fetch_page
 
         try:
@@ -73,5 +78,5 @@ class Site(StackResource):
             raise PrepareError(f"Fetching the page failed. {exc}") from exc
         self.content = page.content
         if deployment.action != deployment.Action.PREVIEW:
-            self.save(update_fields=["content", "updated"])
-        deploy_log.info("Fetched %d characters from %s", len(page.content), page.final_url)
+            Site.objects.filter(pk=self.pk).update(content=page.content)
+        say("Fetched %d characters from %s", len(page.content), page.final_url)

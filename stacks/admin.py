@@ -1,4 +1,9 @@
-"""Admin for deployments, and what every stack-backed resource's admin shares."""
+"""Admin for deployments, and what every stack-backed resource's admin shares.
+
+Operators look, and act only through deployments: nothing here edits a resource's fields
+or deletes a resource or a deployment (a deleted row would leave its stack running and
+lose its history).
+"""
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
@@ -6,8 +11,21 @@ from .models import Deployment
 from .services import DeploymentRefused, cancel, request_deployment, retry
 
 
+class ThroughDeploymentsOnly(admin.ModelAdmin):
+    """Read-only pages and no delete; the actions below are the only way to change."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(ThroughDeploymentsOnly):
     list_display = ["stack_name", "action", "status", "owner", "requested_by",
                     "queued_at", "started_at", "finished_at"]
     list_filter = ["status", "action", "resource_type"]
@@ -24,9 +42,6 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     actions = ["cancel_selected"]
 
-    def has_add_permission(self, request):
-        return False
-
     @admin.action(description="Cancel selected queued or running deployments")
     def cancel_selected(self, request, queryset):
         done = 0
@@ -40,19 +55,14 @@ class DeploymentAdmin(admin.ModelAdmin):
             self.message_user(request, f"Cancelled {done} deployment(s).", messages.SUCCESS)
 
 
-class StackResourceAdmin(admin.ModelAdmin):
+class StackResourceAdmin(ThroughDeploymentsOnly):
     """Operators see owner, status, target and times; actions make deployments."""
 
     list_display = ["name", "owner", "status", "target", "stack_name", "created", "updated"]
     list_filter = ["status", "target"]
     search_fields = ["name", "stack_name", "owner__username", "code"]
-    readonly_fields = ["code", "stack_name", "target", "status", "outputs", "last_error",
-                       "created", "updated"]
     list_select_related = ["owner"]
     actions = ["retry_selected", "refresh_selected", "cancel_selected", "destroy_selected"]
-
-    def has_add_permission(self, request):
-        return False  # resources are created by their owners, through deployments
 
     @admin.action(description="Retry the failed deployment of selected resources")
     def retry_selected(self, request, queryset):
@@ -67,10 +77,10 @@ class StackResourceAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the live deployment of selected resources")
     def cancel_selected(self, request, queryset):
         def cancel_live(resource):
-            live = resource.live_deployment()
-            if live is None:
+            active = resource.active_deployment()
+            if active is None:
                 raise DeploymentRefused("nothing queued or running")
-            cancel(live, request.user)
+            cancel(active, request.user)
 
         self._each(request, queryset, cancel_live, "Cancelled the deployment of")
 

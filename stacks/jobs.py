@@ -1,33 +1,35 @@
 """RQ entry points. Jobs receive ids, never model objects."""
 import logging
 import os
-import time
-import traceback
 
 from django.db import transaction
-from django.utils import timezone
-from rq.exceptions import NoSuchJobError
+from rq import get_current_job
 
-from . import engine
-from .logwriter import LogHandler, LogWriter, append_log
-from .models import Deployment, Status
+from . import engine, sweep
+from .logwriter import LogWriter
+from .models import Deployment, PrepareError, Status
 
-log = logging.getLogger("herocool.deploy")
+log = logging.getLogger(__name__)
 Action = Deployment.Action
 State = Deployment.State
-
-
-class PrepareError(Exception):
-    """A resource could not get ready for its deployment (message safe to show)."""
+# While a deployment's job runs, the resource's status says what is happening.
+IN_FLIGHT = {
+    Action.CREATE: [Status.PENDING, Status.PROVISIONING],
+    Action.UPDATE: [Status.UPDATING],
+    Action.DESTROY: [Status.DELETING],
+    # A refresh can run whatever the resource's state (a failed VM may be found running).
+    Action.REFRESH: [s for s in Status.values if s != Status.DELETED],
+}
 
 
 def run_deployment(deployment_id):
     """Claim a queued deployment and run it; return its final status, or None when
     there was nothing to run (cancelled meanwhile, or another worker claimed it)."""
-    claimed = Deployment.objects.filter(pk=deployment_id, status=State.QUEUED).update(
-        status=State.RUNNING, started_at=timezone.now(), worker_pid=os.getpid()
-    )
-    if claimed != 1:
+    deployment = Deployment(pk=deployment_id)
+    job = get_current_job()
+    worker_name = (job.worker_name or "") if job else ""
+    if not deployment.claim(worker_name=worker_name,
+                            worker_pid=os.getpid()):
         return None
     deployment = Deployment.objects.select_related("requested_by").get(pk=deployment_id)
     return DeploymentRunner(deployment).run()
@@ -38,39 +40,45 @@ class DeploymentRunner:
         self.deployment = deployment
         self.resource = deployment.resource
         self.writer = LogWriter(deployment.pk)
-        self.handler = LogHandler(self.writer)
+
+    def say(self, message, *args):
+        """A line in the deployment's log (and in the worker's own log)."""
+        text = message % args if args else message
+        log.info("%s: %s", self.deployment.code, text)
+        self.writer.line(text)
 
     def run(self):
-        log.addHandler(self.handler)
         try:
             self._start()
             result = self._execute()
             self._finish(State.SUCCEEDED, result=result)
         except (engine.EngineError, PrepareError) as exc:
-            log.error("Deployment failed: %s", exc)
+            self.say("Deployment failed: %s", exc)
             self._finish(State.FAILED, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - kept with its traceback, then re-raised
-            self.writer.line(traceback.format_exc())
-            self._finish(State.FAILED, error=f"Internal error: {type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - the traceback goes to the operator only
+            log.exception("deployment %s: internal error", self.deployment.code)
+            error = (f"Internal error ({type(exc).__name__}); the operators have the details "
+                     f"under reference {self.deployment.code}.")
+            self.writer.line(error)
+            self._finish(State.FAILED, error=error)
             raise
         finally:
-            log.removeHandler(self.handler)
             self.writer.close()
         return self.deployment.status
 
     def _start(self):
         who = self.deployment.requested_by or "the platform"
-        log.info("%s of %s requested by %s; started %s", self.deployment.action.title(),
+        self.say("%s of %s requested by %s; started %s", self.deployment.action.title(),
                  self.resource.stack_name, who, self.deployment.started_at.isoformat())
         if self.deployment.action == Action.CREATE:
-            self._set_resource(status=Status.PROVISIONING)
+            self.resource.transition(Status.PROVISIONING, expected=[Status.PENDING])
 
     def _execute(self):
         resource, action = self.resource, self.deployment.action
         project, stack = resource.pulumi_project, resource.stack_name
         out = self.writer.line
         if action in (Action.CREATE, Action.UPDATE):
-            resource.prepare(self.deployment)
+            resource.prepare(self.deployment, self.say)
             return engine.up(project, stack, resource.program(),
                              config=resource.stack_config(), on_output=out)
         if action == Action.DESTROY:
@@ -79,7 +87,7 @@ class DeploymentRunner:
             return engine.refresh(project, stack, resource.program(), on_output=out)
         if action == Action.PREVIEW:
             resource.apply_changes(self.deployment.params)  # in memory only, never saved
-            resource.prepare(self.deployment)
+            resource.prepare(self.deployment, self.say)
             return engine.preview(project, stack, resource.program(),
                                   config=resource.stack_config(), on_output=out)
         raise ValueError(f"unknown action {action!r}")
@@ -89,60 +97,30 @@ class DeploymentRunner:
             if not self.deployment.finish(state, error=error,
                                           summary=result.summary if result else None):
                 return  # cancelled meanwhile: whoever cancelled set the resource's state
-            if state == State.FAILED:
-                if self.deployment.action != Action.PREVIEW:
-                    self.resource.mark_failed(error)
+            if self.deployment.action == Action.PREVIEW:
+                pass
+            elif state == State.FAILED:
+                self.resource.mark_failed(error)
             else:
                 self._apply_result(result)
-        log.info("Finished %s: %s", self.deployment.action, state)
+        self.say("Finished %s: %s", self.deployment.action, state)
 
     def _apply_result(self, result):
-        action = self.deployment.action
-        if action == Action.PREVIEW:
+        expected = IN_FLIGHT[self.deployment.action]
+        if self.deployment.action == Action.DESTROY:
+            self.resource.transition(Status.DELETED, expected=expected, outputs={})
             return
-        if action == Action.DESTROY:
-            self.resource.apply_outputs({})
-            self._set_resource(status=Status.DELETED, outputs={})
-            return
-        self.resource.apply_outputs(result.outputs)
         status, error = self.resource.outcome(result.outputs)
-        self._set_resource(status=status, last_error=error)
-
-    def _set_resource(self, **fields):
-        for name, value in fields.items():
-            setattr(self.resource, name, value)
-        self.resource.save()
+        self.resource.transition(status, expected=expected, last_error=error,
+                                 **self.resource.output_fields(result.outputs))
 
 
-def unlock_stack(deployment_id, wait_seconds=60):
-    """After a running deployment was cancelled or its worker died: once its job is gone,
-    release the stack's lock so the next deployment can run."""
+def release_stack(deployment_id, wait_seconds=60):
+    """After a running deployment was cancelled: once its job is gone, unlock the stack
+    and end the deployment. If the job outlives the wait, the sweep finishes later."""
     deployment = Deployment.objects.get(pk=deployment_id)
-    wait_until_job_gone(str(deployment.code), wait_seconds)
-    resource = deployment.resource
-    engine.cancel(resource.pulumi_project, resource.stack_name)
-    append_log(deployment_id, "Stack unlocked after the job stopped.\n")
-
-
-def job_is_gone(job_id):
-    """True when no worker is running the job any more (finished, failed, killed, lost)."""
-    import django_rq
-    from rq.job import Job, JobStatus
-    from rq.registry import StartedJobRegistry
-
-    queue = django_rq.get_queue("default")
-    try:
-        job = Job.fetch(job_id, connection=queue.connection)
-    except NoSuchJobError:
-        return True
-    if job.get_status() != JobStatus.STARTED:
-        return job.get_status() not in (JobStatus.QUEUED, JobStatus.SCHEDULED,
-                                        JobStatus.DEFERRED)
-    registry = StartedJobRegistry(queue=queue)
-    return job_id not in registry.get_job_ids() or job_id in registry.get_expired_job_ids()
-
-
-def wait_until_job_gone(job_id, seconds):
-    deadline = time.monotonic() + seconds
-    while not job_is_gone(job_id) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    if not sweep.wait_until_job_gone(deployment, wait_seconds):
+        log.warning("job of %s still running after %ss; the sweep will release it",
+                    deployment.code, wait_seconds)
+        return False
+    return sweep.release(deployment)

@@ -31,6 +31,10 @@ class Status(models.TextChoices):
 BUSY_STATUSES = (Status.PENDING, Status.PROVISIONING, Status.UPDATING, Status.DELETING)
 
 
+class PrepareError(Exception):
+    """A resource could not get ready for its deployment (message safe to show)."""
+
+
 class StackResource(models.Model):
     """A user's resource whose real state lives in one Pulumi stack of its own."""
 
@@ -78,8 +82,8 @@ class StackResource(models.Model):
     def is_deleted(self):
         return self.status == Status.DELETED
 
-    def live_deployment(self):
-        return self.deployments.filter(status__in=Deployment.LIVE_STATUSES).first()
+    def active_deployment(self):
+        return self.deployments.filter(status__in=Deployment.ACTIVE_STATES).first()
 
     def proposed(self):
         """The values of the fields an update would change, as a preview carries them."""
@@ -100,20 +104,72 @@ class StackResource(models.Model):
             return {"aws:region": (settings.AWS_REGION, False)}
         return {}
 
-    def prepare(self, deployment):
-        """Work a job does before running the engine (e.g. fetching content)."""
+    def prepare(self, deployment, say):
+        """Work a job does before running the engine (e.g. fetching content); `say`
+        writes a line to the deployment's log. Raises PrepareError."""
+
+    def release_untracked(self):
+        """After a job was stopped: stop anything it started that the stack does not
+        record (a VM's guest booted by a cancelled create)."""
+
+    @classmethod
+    def adopt(cls, stack_name, reason):
+        """The record of a stack found in the backend without a live one: its deleted
+        record brought back as failed, or a new failed record owned by the user the stack
+        is named after (else the platform's own system user). A destroy deployment of it
+        then leaves the usual trace: who, when, the log."""
+        found = cls.objects.filter(stack_name=stack_name).first()
+        if found is not None:
+            found.transition(Status.FAILED, expected=[Status.DELETED], last_error=reason)
+            return found
+        owner = _user_named_by(stack_name) or system_user()
+        return cls.objects.create(owner=owner, name=f"orphan-{uuid.uuid4().hex[:8]}",
+                                  stack_name=stack_name, status=Status.FAILED,
+                                  last_error=reason)
+
+    @classmethod
+    def reap_untracked(cls):
+        """Stop whatever of this kind runs on this host with no record that wants it;
+        returns what was stopped. Run by the periodic sweep."""
+        return []
+
+    # --- state changes: each one conditional on the states it expects ---------------
+    def transition(self, status, *, expected, **fields):
+        """Move to `status` (with other fields) only from one of the `expected` statuses,
+        in one conditional UPDATE. True when it happened; the object follows the row."""
+        fields = {"status": status, **fields, "updated": timezone.now()}
+        changed = type(self).objects.filter(pk=self.pk, status__in=expected).update(**fields)
+        if changed:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return changed == 1
 
     def mark_failed(self, error):
-        self.status, self.last_error = Status.FAILED, error
-        self.save(update_fields=["status", "last_error", "updated"])
+        """Any state but deleted can fail (a deleted resource's history stays as it is)."""
+        not_deleted = [s for s in Status.values if s != Status.DELETED]
+        return self.transition(Status.FAILED, expected=not_deleted, last_error=error)
 
-    def apply_outputs(self, outputs):
-        """Store a stack's outputs on the record; subclasses may copy fields out."""
-        self.outputs = outputs
+    def store_outputs(self, outputs):
+        """Outputs read from the stack by an operator's sync: stored unless the record
+        moved on meanwhile or a deployment is changing it."""
+        if self.is_busy:
+            return False
+        return self.transition(self.status, expected=[self.status],
+                               **self.output_fields(outputs))
+
+    def output_fields(self, outputs):
+        """The columns a stack's outputs set on the record; subclasses copy fields out."""
+        return {"outputs": outputs}
 
     def outcome(self, outputs):
         """(status, error) after a successful up or refresh: a VM may be found stopped."""
         return Status.LIVE, ""
+
+    # --- quotas: checked by request_deployment under a lock, for every path ----------
+    def quota_problem(self):
+        """Why this resource, as it now stands in the database, breaks its owner's or the
+        host's limits (a message for the user), or "" when it fits."""
+        return ""
 
 
 class Deployment(models.Model):
@@ -131,9 +187,12 @@ class Deployment(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLING = "cancelling"
         CANCELLED = "cancelled"
 
-    LIVE_STATUSES = (State.QUEUED, State.RUNNING)
+    # In flight: the stack belongs to this deployment. A cancelling one still does, until
+    # its job is gone and the stack unlocked.
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING, State.CANCELLING)
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     resource_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
@@ -161,16 +220,19 @@ class Deployment(models.Model):
     # A preview's proposed field values, applied to the resource if the user confirms.
     params = models.JSONField(default=dict, blank=True)
     worker_pid = models.IntegerField(null=True, blank=True)
+    # The RQ worker that claimed it: its heartbeat in Redis says whether it still lives
+    # (a pid means nothing on another host, or after a reboot).
+    worker_name = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
         indexes = [models.Index(fields=["resource_type", "resource_id", "-queued_at"])]
         constraints = [
-            # The database itself refuses a second live deployment for one stack.
+            # The database itself refuses a second active deployment for one stack.
             models.UniqueConstraint(
                 fields=["stack_name"],
-                condition=Q(status__in=["queued", "running"]),
-                name="one_live_deployment_per_stack",
+                condition=Q(status__in=["queued", "running", "cancelling"]),
+                name="one_active_deployment_per_stack",
             )
         ]
 
@@ -178,16 +240,51 @@ class Deployment(models.Model):
         return f"{self.action} {self.stack_name} ({self.status})"
 
     @property
-    def is_live(self):
-        return self.status in self.LIVE_STATUSES
+    def is_active(self):
+        return self.status in self.ACTIVE_STATES
+
+    # --- state changes: each one conditional on the state it expects -----------------
+    def _move(self, expected, **fields):
+        changed = Deployment.objects.filter(pk=self.pk, status__in=expected).update(**fields)
+        self.refresh_from_db(fields=list(fields))
+        return changed == 1
+
+    def claim(self, *, worker_name="", worker_pid=None):
+        """queued → running, by exactly one worker."""
+        return self._move([self.State.QUEUED], status=self.State.RUNNING,
+                          started_at=timezone.now(), worker_name=worker_name,
+                          worker_pid=worker_pid)
 
     def finish(self, state, *, error="", summary=None):
         """End a running deployment in `state`. False when it was no longer running
         (cancelled or recovered meanwhile): its outcome must then leave the resource be."""
-        ended = Deployment.objects.filter(pk=self.pk, status=self.State.RUNNING).update(
-            status=state, finished_at=timezone.now(), error=error, summary=summary or {})
-        self.refresh_from_db(fields=["status", "finished_at", "error", "summary"])
-        return ended == 1
+        return self._move([self.State.RUNNING], status=state, finished_at=timezone.now(),
+                          error=error, summary=summary or {})
+
+    def request_cancel(self, user):
+        """queued → cancelled at once (it never ran); running → cancelling, which still
+        holds the stack until the job is gone. Returns the state it was in, or None when
+        it had already ended."""
+        error = f"Cancelled by {user}"
+        if self._move([self.State.QUEUED], status=self.State.CANCELLED, cancelled_by=user,
+                      finished_at=timezone.now(), error=f"{error} before it ran."):
+            return self.State.QUEUED
+        if self._move([self.State.RUNNING], status=self.State.CANCELLING, cancelled_by=user,
+                      error=f"{error} while it ran."):
+            return self.State.RUNNING
+        return None
+
+    def settle(self, *, error):
+        """Once its job is gone and the stack unlocked: cancelling → cancelled; running
+        (its worker died) → failed with `error`. Returns the new state, or None when it
+        had already ended."""
+        now = timezone.now()
+        if self._move([self.State.CANCELLING], status=self.State.CANCELLED, finished_at=now):
+            return self.State.CANCELLED
+        if self._move([self.State.RUNNING], status=self.State.FAILED, finished_at=now,
+                      error=error):
+            return self.State.FAILED
+        return None
 
     @property
     def duration(self):
@@ -206,3 +303,25 @@ def resource_models():
     from django.apps import apps
 
     return [m for m in apps.get_models() if issubclass(m, StackResource)]
+
+
+def _user_named_by(stack_name):
+    """The owner a stack name (`<prefix>-u<owner id>-<code>`) names, if they exist."""
+    from django.contrib.auth import get_user_model
+
+    parts = stack_name.split("-")
+    if len(parts) < 3 or not parts[1][:1] == "u" or not parts[1][1:].isdigit():
+        return None
+    return get_user_model().objects.filter(pk=int(parts[1][1:])).first()
+
+
+def system_user():
+    """The platform's own account, owner of what no user owns; it cannot log in."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username="herocool-system", defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

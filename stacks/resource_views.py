@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from herocool_project.ratelimit import limit_changes
 
 from .models import Deployment, Status
-from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
+from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry, save_changes
 
 Action = Deployment.Action
 
@@ -66,9 +66,14 @@ def save_and_deploy(request, form, action, success):
     try:
         with transaction.atomic():
             resource = form.save(commit=False)
-            if not resource.pk:
+            if resource.pk:
+                # Only the fields the user changed: status and outputs belong to jobs.
+                locked = type(resource).objects.select_for_update().get(pk=resource.pk)
+                save_changes(locked, resource.proposed())
+                resource = locked
+            else:
                 resource.owner = request.user
-            resource.save()
+                resource.save()
             deployment = request_deployment(resource, action, request.user)
     except DeploymentRefused as exc:
         form.add_error(None, str(exc))

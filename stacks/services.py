@@ -2,20 +2,21 @@
 
 A deployment row is written in the same transaction as the resource's new status; the
 job is enqueued only once that transaction commits, so a worker never sees an unsaved
-row and a failed request leaves nothing behind.
+row and a failed request leaves nothing behind. Quotas are checked here, under a lock,
+for every path that can grow what a user or the host runs.
 """
 import logging
 
 import django_rq
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
 
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
 Action = Deployment.Action
+State = Deployment.State
 
 # What the resource shows while each action is queued or running.
 STATUS_ON_REQUEST = {
@@ -23,6 +24,11 @@ STATUS_ON_REQUEST = {
     Action.UPDATE: Status.UPDATING,
     Action.DESTROY: Status.DELETING,
 }
+# Actions after which the resource may take more than before: quotas are checked.
+GROWING = (Action.CREATE, Action.UPDATE)
+NOT_DELETED = [s for s in Status.values if s != Status.DELETED]
+# Any constant: the key of the PostgreSQL advisory lock that serialises quota checks.
+QUOTA_LOCK = 0x68657230
 
 
 class DeploymentRefused(Exception):
@@ -32,8 +38,12 @@ class DeploymentRefused(Exception):
 def request_deployment(resource, action, user, *, params=None):
     """Record a deployment of `resource` and enqueue it once the transaction commits."""
     with transaction.atomic():
+        if action in GROWING:
+            _lock_quotas()
         resource = type(resource).objects.select_for_update().get(pk=resource.pk)
         _check_allowed(resource, action, user)
+        if action in GROWING and (problem := resource.quota_problem()):
+            raise DeploymentRefused(problem)
         try:
             with transaction.atomic():
                 deployment = Deployment.objects.create(
@@ -48,15 +58,23 @@ def request_deployment(resource, action, user, *, params=None):
         except IntegrityError:
             raise DeploymentRefused(_busy_message(resource)) from None
         if action in STATUS_ON_REQUEST:
-            resource.status = STATUS_ON_REQUEST[action]
-            resource.last_error = ""
-            resource.save(update_fields=["status", "last_error", "updated"])
+            resource.transition(STATUS_ON_REQUEST[action], expected=NOT_DELETED,
+                                last_error="")
         transaction.on_commit(lambda: _enqueue_noting(deployment))
     return deployment
 
 
+def _lock_quotas():
+    """Count-then-insert must not interleave: one quota check at a time, host-wide.
+    (SQLite's IMMEDIATE transactions already serialise every writer.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [QUOTA_LOCK])
+
+
 QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable right now: it "
-              "will start as soon as the queue is back.")
+              "will start automatically once the queue is back (the platform checks every "
+              "minute).")
 
 
 def _enqueue_noting(deployment):
@@ -68,13 +86,13 @@ def _check_allowed(resource, action, user):
     if resource.status == Status.DELETED:
         raise DeploymentRefused(f"{resource.name} has been deleted.")
     if Deployment.objects.filter(stack_name=resource.stack_name,
-                                 status__in=Deployment.LIVE_STATUSES).exists():
+                                 status__in=Deployment.ACTIVE_STATES).exists():
         raise DeploymentRefused(_busy_message(resource))
-    live = Deployment.objects.filter(owner_id=resource.owner_id,
-                                     status__in=Deployment.LIVE_STATUSES).count()
-    if live >= settings.QUOTA_LIVE_DEPLOYMENTS:
+    active = Deployment.objects.filter(owner_id=resource.owner_id,
+                                       status__in=Deployment.ACTIVE_STATES).count()
+    if active >= settings.QUOTA_LIVE_DEPLOYMENTS:
         raise DeploymentRefused(
-            f"You already have {live} deployments queued or running; wait for one to "
+            f"You already have {active} deployments queued or running; wait for one to "
             "finish."
         )
 
@@ -84,17 +102,18 @@ def _busy_message(resource):
             "to finish (or cancel it) before asking for another.")
 
 
+def queue(name="default"):
+    return django_rq.get_queue(name)
+
+
 def enqueue(deployment):
-    """Put the job on the queue; the deployment row stays queued if Redis is down."""
+    """Put the job on the queue; the deployment row stays queued if Redis is down (the
+    sweep puts it back later)."""
     from .jobs import run_deployment
 
     try:
-        django_rq.get_queue("default").enqueue(
-            run_deployment,
-            deployment.pk,
-            job_id=str(deployment.code),
-            job_timeout=settings.DEPLOYMENT_JOB_TIMEOUT,
-        )
+        queue().enqueue(run_deployment, deployment.pk, job_id=str(deployment.code),
+                        job_timeout=settings.DEPLOYMENT_JOB_TIMEOUT)
     except Exception:  # noqa: BLE001 - any queue failure: the row is the record
         log.exception("could not enqueue deployment %s; it stays queued", deployment.code)
         return False
@@ -110,79 +129,101 @@ def retry(resource, user):
     return request_deployment(resource, last.action, user)
 
 
+CANCEL_PENDING = ("Cancelling: the job is being stopped; the stack is released once it "
+                  "has.")
+CANCEL_QUEUE_DOWN = ("Cancel recorded, but the job queue is unavailable right now: the job "
+                     "is stopped and the stack released as soon as it is back.")
+
+
 def cancel(deployment, user):
     """Cancel a queued or running deployment, recording who did it.
 
-    Queued: it leaves the queue and never runs. Running: the worker is told to stop the
-    job (RQ kills the job's process group, the Pulumi CLI with it) and a follow-up job
-    unlocks the stack once the job is gone. The engine is never called from here.
+    Queued: it becomes cancelled at once and leaves the queue. Running: it becomes
+    `cancelling` (still holding the stack), the worker is told to stop the job (RQ kills
+    the job's process group, the Pulumi CLI with it), and a maintenance job unlocks the
+    stack and ends it as cancelled once the job is gone. The engine is never called from
+    here. `deployment.cancel_note` says what the user should know.
     """
-    State = Deployment.State
     with transaction.atomic():
-        was = Deployment.objects.select_for_update().filter(pk=deployment.pk).values_list(
-            "status", flat=True).first()
-        if was not in Deployment.LIVE_STATUSES:
+        was = deployment.request_cancel(user)
+        if was is None:
             raise DeploymentRefused("This deployment has already finished.")
-        Deployment.objects.filter(pk=deployment.pk).update(
-            status=State.CANCELLED, cancelled_by=user, finished_at=timezone.now(),
-            error=f"Cancelled by {user} while {was}.")
-        _settle_after_cancel(deployment, was, user)
-        transaction.on_commit(lambda: _stop_job(deployment, was))
-    deployment.refresh_from_db()
+        if was == State.QUEUED:
+            _settle_queued_cancel(deployment, user)
+    reached = _drop_job(deployment) if was == State.QUEUED else _stop_job(deployment)
+    deployment.cancel_note = (
+        "Deployment cancelled." if was == State.QUEUED and reached
+        else CANCEL_PENDING if reached else CANCEL_QUEUE_DOWN)
     return deployment
 
 
-def _settle_after_cancel(deployment, was, user):
-    resource = deployment.resource
-    if deployment.action in (Action.PREVIEW, Action.REFRESH) and was == "queued":
+def _settle_queued_cancel(deployment, user):
+    """A deployment that never ran changed nothing: the resource is as it was."""
+    if deployment.action not in STATUS_ON_REQUEST:
         return
+    resource = deployment.resource
     ever_up = resource.deployments.filter(
-        action__in=[Action.CREATE, Action.UPDATE], status=Deployment.State.SUCCEEDED
-    ).exists()
-    if was == "queued" and ever_up:
-        resource.status, resource.last_error = Status.LIVE, ""
-        resource.save(update_fields=["status", "last_error", "updated"])
+        action__in=[Action.CREATE, Action.UPDATE], status=State.SUCCEEDED).exists()
+    if ever_up:
+        resource.transition(Status.LIVE, expected=[STATUS_ON_REQUEST[deployment.action]],
+                            last_error="")
     else:
-        resource.mark_failed(
-            f"The {deployment.action} was cancelled by {user} "
-            + ("while running: the stack may be partly changed; retry or refresh."
-               if was == "running" else "before it ran.")
-        )
+        resource.mark_failed(f"The {deployment.action} was cancelled by {user} before it "
+                             "ran.")
 
 
-def _stop_job(deployment, was):
-    from rq.command import send_stop_job_command
-    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+def _drop_job(deployment):
+    from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    from .jobs import unlock_stack
-
-    queue = django_rq.get_queue("default")
-    job_id = str(deployment.code)
+    q = queue()
     try:
-        if was == "queued":
-            Job.fetch(job_id, connection=queue.connection).cancel()
-            return
-        send_stop_job_command(queue.connection, job_id)
-    except (NoSuchJobError, InvalidJobOperation):
-        log.info("job %s was not running any more", job_id)
-    except Exception:  # noqa: BLE001 - Redis down: recover_stuck cleans up later
-        log.exception("could not stop job %s", job_id)
-    if was == "running":
-        queue.enqueue(unlock_stack, deployment.pk, job_timeout=600)
+        Job.fetch(str(deployment.code), connection=q.connection,
+                  serializer=q.serializer).cancel()
+    except NoSuchJobError:
+        pass  # never reached Redis: nothing to drop, and the claim now fails anyway
+    except Exception:  # noqa: BLE001 - Redis down: the claim refuses it when it comes
+        log.exception("could not drop job %s from the queue", deployment.code)
+        return False
+    return True
+
+
+def _stop_job(deployment):
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+
+    from .jobs import release_stack
+
+    try:
+        q = queue()
+        try:
+            send_stop_job_command(q.connection, str(deployment.code), serializer=q.serializer)
+        except (NoSuchJobError, InvalidJobOperation):
+            log.info("job %s was not running any more", deployment.code)
+        queue("maintenance").enqueue(release_stack, deployment.pk, job_timeout=600)
+    except Exception:  # noqa: BLE001 - Redis down: the sweep finishes the cancel later
+        log.exception("could not stop job %s; the sweep will", deployment.code)
+        return False
+    return True
 
 
 def apply_preview(preview, user):
     """Deploy the changes a succeeded preview showed, as an update."""
-    if preview.action != Action.PREVIEW or preview.status != Deployment.State.SUCCEEDED:
+    if preview.action != Action.PREVIEW or preview.status != State.SUCCEEDED:
         raise DeploymentRefused("Only a succeeded preview can be deployed.")
-    later = preview.resource.deployments.filter(queued_at__gt=preview.queued_at).exclude(
-        action__in=[Action.PREVIEW, Action.REFRESH])
-    if later.exists():
-        raise DeploymentRefused("The resource changed since this preview; preview again.")
     with transaction.atomic():
         resource = type(preview.resource).objects.select_for_update().get(
             pk=preview.resource_id)
-        resource.apply_changes(preview.params)
-        resource.save()
+        later = resource.deployments.filter(queued_at__gt=preview.queued_at).exclude(
+            action__in=[Action.PREVIEW, Action.REFRESH])
+        if later.exists():
+            raise DeploymentRefused("The resource changed since this preview; preview again.")
+        save_changes(resource, preview.params)
         return request_deployment(resource, Action.UPDATE, user)
+
+
+def save_changes(resource, values):
+    """Write only the fields a user's update changes, on a row the caller has locked:
+    never a blind save of everything an older copy of the record held."""
+    resource.apply_changes(values)
+    resource.save(update_fields=[*resource.change_fields, "updated"])

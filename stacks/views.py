@@ -39,7 +39,7 @@ def deployment_log(request, code):
         "status": dep.status,
         "text": dep.log[after:],
         "next": len(dep.log),
-        "live": dep.is_live,
+        "active": dep.is_active,
         "started_at": dep.started_at.isoformat() if dep.started_at else None,
         "finished_at": dep.finished_at.isoformat() if dep.finished_at else None,
     })
@@ -53,7 +53,7 @@ def cancel(request, code):
     dep = deployment_for_user(request, code)
     try:
         services.cancel(dep, request.user)
-        messages.success(request, "Deployment cancelled.")
+        messages.info(request, dep.cancel_note)
     except services.DeploymentRefused as exc:
         messages.error(request, str(exc))
     return redirect(dep)

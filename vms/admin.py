@@ -9,4 +9,3 @@ from .models import VirtualMachine
 class VirtualMachineAdmin(StackResourceAdmin):
     list_display = StackResourceAdmin.list_display + ["instance_type", "allowed_cidr"]
     list_filter = StackResourceAdmin.list_filter + ["instance_type"]
-    readonly_fields = StackResourceAdmin.readonly_fields + ["ami_id"]

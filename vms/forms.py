@@ -47,20 +47,6 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         self.owner = owner
         self.fields["instance_type"] = forms.ChoiceField(choices=instance_type_choices())
 
-    def clean(self):
-        data = super().clean()
-        size = settings.VM_INSTANCE_TYPES.get(data.get("instance_type"), {})
-        if settings.HEROCOOL_TARGET == "local" and size:
-            others = self._mine().exclude(pk=self.instance.pk)
-            used = sum(settings.VM_INSTANCE_TYPES.get(vm.instance_type, {})
-                       .get("local_memory_mb", 0) for vm in others)
-            if used + size["local_memory_mb"] > settings.QUOTA_VM_MEMORY_MB:
-                raise forms.ValidationError(
-                    f"Your machines would use {used + size['local_memory_mb']} MB of memory; "
-                    f"the limit is {settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type "
-                    "or delete a machine.")
-        return data
-
     def _mine(self):
         return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
 
@@ -107,11 +93,3 @@ class VmCreateForm(VmForm):
         if self._mine().filter(name=name).exists():
             raise forms.ValidationError(f"You already have a machine named {name}.")
         return name
-
-    def clean(self):
-        data = super().clean()
-        if self._mine().count() >= settings.QUOTA_VMS:
-            raise forms.ValidationError(
-                f"You have reached your limit of {settings.QUOTA_VMS} machines; delete one "
-                "first.")
-        return data

@@ -1,7 +1,7 @@
 """A user's virtual machine, provisioned in its own Pulumi stack."""
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from stacks.models import StackResource, Status
@@ -65,13 +65,43 @@ class VirtualMachine(StackResource):
         return local.program(self.spec(), vms_root=str(settings.VMS_ROOT),
                              image_cache=str(settings.VM_IMAGE_CACHE))
 
-    def apply_outputs(self, outputs):
-        super().apply_outputs(outputs)
+    def output_fields(self, outputs):
+        fields = super().output_fields(outputs)
         if outputs.get("ami_id") and not self.ami_id:
-            self.ami_id = outputs["ami_id"]
+            fields["ami_id"] = outputs["ami_id"]
+        return fields
+
+    def quota_problem(self):
+        mine = VirtualMachine.objects.filter(owner_id=self.owner_id).exclude(
+            status=Status.DELETED)
+        if mine.count() > settings.QUOTA_VMS:
+            return (f"You have reached your limit of {settings.QUOTA_VMS} machines; delete "
+                    "one first.")
+        if self.target != "local":
+            return ""
+        used = local_memory_mb(mine)
+        if used > settings.QUOTA_VM_MEMORY_MB:
+            return (f"Your machines would use {used} MB of memory; the limit is "
+                    f"{settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type or delete a "
+                    "machine.")
+        host = local_memory_mb(VirtualMachine.objects.exclude(status=Status.DELETED))
+        if host > settings.HOST_VM_MEMORY_MB:
+            return (f"This host has no room for that machine now: its machines would use "
+                    f"{host} MB of the {settings.HOST_VM_MEMORY_MB} MB it allows. Pick a "
+                    "smaller type, try later, or ask the operator.")
+        return ""
 
     def outcome(self, outputs):
         if outputs.get("state") == "stopped":
             return Status.FAILED, ("The machine is not running (the host rebooted or the "
                                    "machine crashed). Retry to start it again.")
         return super().outcome(outputs)
+
+
+def local_memory_mb(machines):
+    """Memory the local-target machines among `machines` take on this host, in MB."""
+    per_type = (machines.filter(target="local").values("instance_type")
+                .annotate(n=Count("id")).order_by())
+    sizes = settings.VM_INSTANCE_TYPES
+    return sum(sizes.get(row["instance_type"], {}).get("local_memory_mb", 0) * row["n"]
+               for row in per_type)

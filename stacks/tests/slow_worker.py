@@ -28,4 +28,4 @@ def paused_program(spec, **kwargs):
 
 
 local.program = paused_program
-call_command("rqworker", "default")
+call_command("rqworker", "maintenance", "default")

@@ -39,7 +39,7 @@ def test_sync_stacks_fails_for_unknown_resource_or_missing_stack(alice):
         run("sync_stacks")
 
 
-def test_reconcile_finds_and_fixes_both_directions(live_site, alice, settings):
+def test_reconcile_finds_and_fixes_both_directions(live_site, alice, settings, run_jobs):
     ghost = Site.objects.create(owner=alice, name="ghost", content="x", status=Status.LIVE)
     orphan = "site-u999-orphan"
     engine.up(Site.pulumi_project, orphan, local.program(
@@ -52,6 +52,17 @@ def test_reconcile_finds_and_fixes_both_directions(live_site, alice, settings):
     assert f"stack without record: herocool-sites/{orphan}" in output
     ghost.refresh_from_db()
     assert ghost.status == Status.FAILED and "missing from the Pulumi backend" in ghost.last_error
+    # The orphan is destroyed by a deployment like any other: recorded, run, logged.
+    adopted = Site.objects.get(stack_name=orphan)
+    assert adopted.owner.username == "herocool-system" and not adopted.owner.is_active
+    destroy = adopted.deployments.get()
+    assert destroy.action == "destroy" and f"deployment {destroy.code}" in output
+    assert orphan in engine.list_stacks(Site.pulumi_project)  # nothing ran yet
+    run_jobs()
+    destroy.refresh_from_db()
+    adopted.refresh_from_db()
+    assert destroy.status == "succeeded" and "Destroy of" in destroy.log
+    assert adopted.status == Status.DELETED
     assert orphan not in engine.list_stacks(Site.pulumi_project)
     assert not (settings.SITES_ROOT / orphan).exists()
     assert "0 difference" in run("reconcile")  # the live site and its stack agree

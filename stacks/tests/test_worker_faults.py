@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from conftest import wait_for
 from sites.models import Site
-from stacks.jobs import job_is_gone
+from stacks.sweep import job_is_gone
 from stacks.models import Deployment, Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -59,7 +59,7 @@ def test_killed_worker_then_recover_stuck_then_retry(alice_client, slow_worker, 
 
     def worker_noticed():
         """the worker to see its job's process die"""
-        return job_is_gone(str(deployment.code))
+        return job_is_gone(deployment)
 
     wait_for(worker_noticed)
 
@@ -88,7 +88,7 @@ def test_cancel_a_running_deployment(alice_client, alice, slow_worker, settings,
     def unlocked():
         """the follow-up job to unlock the stack"""
         deployment.refresh_from_db()
-        return "Stack unlocked" in deployment.log
+        return "the stack was unlocked" in deployment.log
 
     wait_for(unlocked)
     assert deployment.status == "cancelled" and deployment.cancelled_by == alice
@@ -96,7 +96,7 @@ def test_cancel_a_running_deployment(alice_client, alice, slow_worker, settings,
     with pytest.raises(ProcessLookupError):
         os.kill(deployment.worker_pid, 0)  # the job's process is gone
     site.refresh_from_db()
-    assert site.status == Status.FAILED and "cancelled by alice while running" in (
+    assert site.status == Status.FAILED and "cancelled by alice while it ran" in (
         site.last_error)
-    assert not Deployment.objects.filter(status__in=["queued", "running"]).exists()
+    assert not Deployment.objects.filter(status__in=Deployment.ACTIVE_STATES).exists()
     retry_and_run(alice_client, site, slow_worker, run_jobs, fetch)

@@ -1,7 +1,7 @@
 // Polls a live deployment's log and status, appending only the new text.
 (function () {
   const log = document.getElementById("log");
-  if (!log || log.dataset.live !== "true") return;
+  if (!log || log.dataset.active !== "true") return;
   const status = document.getElementById("deployment-status");
   const elapsed = document.getElementById("elapsed");
   let next = parseInt(log.dataset.next, 10) || 0;
@@ -29,7 +29,7 @@
     badge.textContent = data.status;
     status.append(badge);
     showElapsed(data.started_at, data.finished_at);
-    if (data.live) setTimeout(poll, 1000);
+    if (data.active) setTimeout(poll, 1000);
     else window.location.reload();
   }
   setTimeout(poll, 1000);

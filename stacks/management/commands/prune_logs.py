@@ -19,7 +19,7 @@ class Command(BaseCommand):
             raise CommandError("--keep must be at least 1.")
         old = []
         seen = {}
-        rows = (Deployment.objects.exclude(log="").exclude(status__in=Deployment.LIVE_STATUSES)
+        rows = (Deployment.objects.exclude(log="").exclude(status__in=Deployment.ACTIVE_STATES)
                 .order_by("resource_type_id", "resource_id", "-queued_at", "-id")
                 .values_list("pk", "resource_type_id", "resource_id"))
         for pk, type_id, resource_id in rows.iterator():

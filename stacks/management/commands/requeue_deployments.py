@@ -1,9 +1,8 @@
-"""Put back on the queue the deployments the database says are queued but Redis lacks."""
-import django_rq
-from django.core.management.base import BaseCommand
+"""By hand, what the sweep does every minute: queued deployments whose job Redis lost
+go back on the queue."""
+from django.core.management.base import BaseCommand, CommandError
 
-from stacks.models import Deployment
-from stacks.services import enqueue
+from stacks.sweep import requeue_lost
 
 
 class Command(BaseCommand):
@@ -14,15 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only list them.")
 
     def handle(self, *args, dry_run=False, **options):
-        queue = django_rq.get_queue("default")
-        waiting = set(queue.job_ids)
-        missing = [d for d in Deployment.objects.filter(status=Deployment.State.QUEUED)
-                   .order_by("queued_at") if str(d.code) not in waiting]
-        for deployment in missing:
-            if dry_run or enqueue(deployment):
-                verb = "would re-enqueue" if dry_run else "re-enqueued"
-                self.stdout.write(f"{verb} {deployment}")
-            else:
-                self.stderr.write(f"could not enqueue {deployment}")
-                raise SystemExit(1)
-        self.stdout.write(f"{len(missing)} queued deployment(s) missing from Redis.")
+        try:
+            found = requeue_lost(grace=0, dry_run=dry_run)
+        except Exception as exc:  # noqa: BLE001 - Redis down: say so, exit non-zero
+            raise CommandError(f"The queue is unavailable: {exc}") from None
+        for deployment in found:
+            self.stdout.write(f"{'would re-enqueue' if dry_run else 're-enqueued'} "
+                              f"{deployment}")
+        self.stdout.write(f"{len(found)} queued deployment(s) missing from Redis.")

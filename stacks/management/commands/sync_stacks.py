@@ -28,9 +28,8 @@ class Command(BaseCommand):
             changed += 1
             self.stdout.write(f"{'would update' if dry_run else 'updated'} "
                               f"{resource.stack_name}: {resource.outputs} -> {outputs}")
-            if not dry_run:
-                resource.apply_outputs(outputs)
-                resource.save()
+            if not dry_run and not resource.store_outputs(outputs):
+                self.stderr.write(f"{resource.stack_name}: changed meanwhile; left as is")
         self.stdout.write(f"{len(resources)} resource(s) read, {changed} changed.")
         if failures:
             raise CommandError(f"{failures} stack(s) could not be read.")

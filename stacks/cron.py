@@ -1,0 +1,9 @@
+"""What the scheduler process runs (`manage.py rqcron stacks/cron.py`, see the Procfile):
+the recovery sweep, on the maintenance queue, every HEROCOOL_SWEEP_SECONDS."""
+from django.conf import settings
+from rq import cron
+
+from stacks.sweep import sweep
+
+cron.register(sweep, "maintenance", interval=settings.SWEEP_SECONDS,
+              job_timeout=max(settings.SWEEP_SECONDS * 5, 300), result_ttl=3600)

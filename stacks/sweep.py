@@ -1,0 +1,136 @@
+"""Recovery with no operator: what the scheduler runs every minute (stacks/cron.py) and
+the maintenance commands run by hand.
+
+- queued deployments whose job Redis lost go back on the queue, once (the job id is the
+  deployment's code, and the claim lets only one worker run it);
+- running deployments whose worker is dead (no RQ heartbeat), and cancelling ones whose
+  job is gone, have their stack unlocked and end failed or cancelled, their log kept;
+- anything a stopped job started that no stack records is stopped (VM guests).
+"""
+import logging
+import time
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.utils import timezone
+
+from . import engine
+from .logwriter import append_log
+from .models import Deployment, resource_models
+
+log = logging.getLogger(__name__)
+State = Deployment.State
+DEAD_WORKER = ("The worker running this deployment stopped before it finished (killed, "
+               "crashed or timed out). Its log is kept; the stack was unlocked; retry it.")
+WAITING = ("queued", "started", "scheduled", "deferred")
+
+
+class QueueUnavailable(Exception):
+    pass
+
+
+def sweep():
+    """One pass of every recovery; returns what it did (kept as the RQ job's result)."""
+    done = {
+        "requeued": [str(d.code) for d in requeue_lost()],
+        "released": [str(d.code) for d in release_abandoned()],
+        "reaped": [str(r) for model in resource_models() for r in model.reap_untracked()],
+    }
+    if any(done.values()):
+        log.info("sweep: %s", done)
+    return done
+
+
+def requeue_lost(*, grace=None, dry_run=False):
+    """Queued deployments (older than `grace` seconds) whose job is not waiting in Redis:
+    put back. Returns them."""
+    from .services import enqueue
+
+    grace = settings.SWEEP_GRACE_SECONDS if grace is None else grace
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    lost = [d for d in Deployment.objects.filter(status=State.QUEUED, queued_at__lte=cutoff)
+            .order_by("queued_at") if _job_status(str(d.code)) not in WAITING]
+    for deployment in lost:
+        if not dry_run and not enqueue(deployment):
+            raise QueueUnavailable(f"could not requeue {deployment}")
+        log.info("%s %s: its job was missing from Redis", "would requeue" if dry_run
+                 else "requeued", deployment)
+    return lost
+
+
+def release_abandoned(*, older_than=0, dry_run=False):
+    """Running deployments whose worker is dead, and cancelling ones whose job is gone:
+    unlock their stacks and end them. Returns those released (or to be, on a dry run)."""
+    cutoff = timezone.now() - timedelta(minutes=older_than)
+    found = [d for d in Deployment.objects.filter(
+        status__in=[State.RUNNING, State.CANCELLING], started_at__lte=cutoff)
+        .order_by("started_at") if job_is_gone(d)]
+    if dry_run:
+        return found
+    return [d for d in found if release(d)]
+
+
+def release(deployment):
+    """Unlock the stack of a deployment whose job is gone, then end the deployment:
+    cancelling → cancelled, running → failed. Anything the job started that the stack
+    does not record is stopped. False when there was nothing to do."""
+    resource = deployment.resource
+    engine.cancel(resource.pulumi_project, resource.stack_name)
+    who = deployment.cancelled_by
+    ended = deployment.settle(error=DEAD_WORKER)
+    if ended is None:
+        return False
+    if ended == State.CANCELLED:
+        reason = (f"The {deployment.action} was cancelled by {who} while it ran: the stack "
+                  "may be partly changed; retry or refresh.")
+    else:
+        reason = DEAD_WORKER
+    if deployment.action not in (Deployment.Action.PREVIEW, Deployment.Action.REFRESH):
+        resource.mark_failed(reason)
+    resource.release_untracked()
+    append_log(deployment.pk, f"\nThe job is gone; the stack was unlocked. {reason}\n")
+    log.info("released %s: %s", deployment, ended)
+    return True
+
+
+def job_is_gone(deployment):
+    """True when no worker runs this deployment's job any more: its worker is dead (no
+    heartbeat), or alive but past it, or (no worker recorded) RQ says it ended."""
+    job_id = str(deployment.code)
+    if deployment.worker_name:
+        worker = _live_worker(deployment.worker_name)
+        return worker is None or worker.get_current_job_id() != job_id
+    return _job_status(job_id) not in WAITING
+
+
+def _live_worker(name):
+    from rq import Worker
+
+    conn = django_rq.get_connection("default")
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=conn)
+    if worker is None or worker.last_heartbeat is None:
+        return None
+    silent = timezone.now() - worker.last_heartbeat
+    return worker if silent.total_seconds() < settings.WORKER_DEAD_AFTER else None
+
+
+def _job_status(job_id):
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queue = django_rq.get_queue("default")
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return None
+    return job.get_status()
+
+
+def wait_until_job_gone(deployment, seconds):
+    deadline = time.monotonic() + seconds
+    while not job_is_gone(deployment):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True

@@ -1,0 +1,77 @@
+"""Quotas hold on every path that can grow what a user or the host runs, and under races:
+checked in request_deployment, under a lock, not only in the form."""
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+from django.urls import reverse
+
+from sites.models import Site
+from stacks import services
+from stacks.models import Deployment, Status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_site_count_quota_on_the_form(alice_client, alice, settings):
+    settings.QUOTA_SITES = 1
+    Site.objects.create(owner=alice, name="only", content="x", status=Status.LIVE)
+    response = alice_client.post(reverse("sites-create"),
+                                 {"name": "second", "source": "html", "html": "<p>x</p>"})
+    assert "limit of 1 sites" in response.content.decode()
+    assert Site.objects.count() == 1 and not Deployment.objects.exists()
+
+
+def test_host_wide_site_cap_holds_across_accounts(client, alice, bob, settings):
+    settings.HOST_MAX_SITES = 1
+    Site.objects.create(owner=alice, name="first", content="x", status=Status.LIVE)
+    client.force_login(bob)
+    response = client.post(reverse("sites-create"),
+                           {"name": "second", "source": "html", "html": "<p>x</p>"})
+    assert "The platform is full" in response.content.decode()
+    assert not Site.objects.filter(owner=bob).exists()
+
+
+def test_retry_of_a_create_checks_the_quota_again(alice, settings):
+    failed = Site.objects.create(owner=alice, name="failed", content="x",
+                                 status=Status.FAILED)
+    Deployment.objects.create(resource=failed, owner=alice, action="create",
+                              stack_name=failed.stack_name, status="failed")
+    Site.objects.create(owner=alice, name="other", content="x", status=Status.LIVE)
+    settings.QUOTA_SITES = 1
+    with pytest.raises(services.DeploymentRefused, match="limit of 1 sites"):
+        services.retry(failed, alice)
+    assert failed.deployments.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_creates_cannot_pass_the_quota(alice, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs PostgreSQL's concurrent transactions")
+    settings.QUOTA_SITES = 3
+    settings.QUOTA_LIVE_DEPLOYMENTS = 100
+    start = threading.Barrier(10)
+    outcomes = []
+
+    def create(i):
+        from django.db import transaction
+
+        start.wait()
+        try:
+            with transaction.atomic():
+                site = Site.objects.create(owner=alice, name=f"race{i}", content="x")
+                services.request_deployment(site, Deployment.Action.CREATE, alice)
+            outcomes.append("ok")
+        except services.DeploymentRefused:
+            outcomes.append("refused")
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 7
+    assert Site.objects.count() == 3 and Deployment.objects.count() == 3

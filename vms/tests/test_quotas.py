@@ -1,0 +1,43 @@
+"""Machine quotas (count, memory per user, memory per host) on every path: the form,
+preview-then-apply, retry, and across accounts."""
+import pytest
+from django.urls import reverse
+
+from stacks import services
+from stacks.models import Deployment, Status
+from vms.models import VirtualMachine
+
+pytestmark = pytest.mark.django_db
+
+
+def machine(owner, keys, name, instance_type="t3.micro", status=Status.LIVE):
+    return VirtualMachine.objects.create(
+        owner=owner, name=name, instance_type=instance_type, target="local",
+        ssh_public_key=keys["ed25519"][0], allowed_cidr="127.0.0.1/32", status=status)
+
+
+def test_applying_an_old_preview_cannot_pass_the_memory_quota(alice, keys, settings):
+    settings.QUOTA_VM_MEMORY_MB = 1280  # t3.micro is 512 MB here, t3.medium 1024 MB
+    box = machine(alice, keys, "box")
+    preview = Deployment.objects.create(
+        resource=box, owner=alice, action="preview", stack_name=box.stack_name,
+        status="succeeded", params={**box.proposed(), "instance_type": "t3.medium"})
+    machine(alice, keys, "second")  # the quota fills after the preview
+    with pytest.raises(services.DeploymentRefused, match="limit is 1280 MB"):
+        services.apply_preview(preview, alice)
+    box.refresh_from_db()
+    assert box.instance_type == "t3.micro" and box.status == Status.LIVE
+    assert not box.deployments.filter(action="update").exists()
+
+
+def test_the_host_memory_cap_holds_across_accounts(client, alice, bob, keys, settings):
+    settings.HOST_VM_MEMORY_MB = 1024
+    machine(alice, keys, "a1")
+    machine(alice, keys, "a2")
+    client.force_login(bob)
+    response = client.post(reverse("vms-create"), {
+        "name": "b1", "instance_type": "t3.micro", "ssh_public_key": keys["ed25519"][0],
+        "allowed_cidr": "127.0.0.1/32"})
+    assert "This host has no room" in response.content.decode()
+    assert not VirtualMachine.objects.filter(owner=bob).exists()
+
