@@ -80,18 +80,20 @@ def front_door(get_response):
 
 
 def _body_refusal(request):
-    limit = _body_limit(request)
     length = request.META.get("CONTENT_LENGTH") or ""
     if not length:
         if "HTTP_TRANSFER_ENCODING" not in request.META:
             return None  # no body
-        size = None
+        size = None  # chunked: refused everywhere, whatever it would have been
     elif not (length.isascii() and length.isdigit()):
         return _plain_page("400.html", 400)
-    elif int(length) <= limit:
-        return None
     else:
         size = int(length)
+        if size <= settings.REQUEST_MAX_BYTES:
+            return None  # the common case, decided without resolving the URL
+    limit = _body_limit(request)
+    if size is not None and size <= limit:
+        return None
     log.warning("refused a %s body for %s from %s", "chunked" if size is None else
                 f"{size} bytes", request.path[:200], request.client_address)
     return _plain_page("413.html", 413, {
