@@ -1,18 +1,21 @@
-"""Sign up, log in (rate-limited), and the dashboard of a user's resources."""
+"""Sign up, log in (rate-limited, also the admin's), and the dashboard of a user's
+resources."""
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.shortcuts import redirect, render
 
+from herocool_project.clientaddr import client_address
 from herocool_project.ratelimit import allow, refused
 from sites.models import Site
 from stacks.models import Deployment
 from stacks.resource_views import active_for_user
 from vms.models import VirtualMachine
 
+from . import loginlimits
 from .forms import LoginForm, SignupForm
 
 
@@ -20,19 +23,22 @@ DASHBOARD_ROWS = 10
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, refusing too many attempts from one address or for one name."""
+    """Django's login, within the login limits (accounts/loginlimits.py)."""
 
     template_name = "accounts/login.html"
     authentication_form = LoginForm
 
     def post(self, request, *args, **kwargs):
-        rule = settings.RATE_LIMIT_LOGIN
-        username = request.POST.get("username", "")[:150].lower()
-        by_address = allow("login-ip", request.META.get("REMOTE_ADDR", "?"), rule)
-        by_name = allow("login-user", username, rule)
-        if not (by_address and by_name):
-            return refused(request, "login attempts", rule)
-        return super().post(request, *args, **kwargs)
+        return loginlimits.refusal(request) or super().post(request, *args, **kwargs)
+
+
+def admin_login(request):
+    """The admin's own login page, within the same limits as the site's."""
+    if request.method == "POST":
+        refusal = loginlimits.refusal(request)
+        if refusal:
+            return refusal
+    return admin.site.login(request)
 
 
 def signup(request):
@@ -41,8 +47,7 @@ def signup(request):
         return redirect("accounts-dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST":
-        if not allow("signup", request.META.get("REMOTE_ADDR", "?"),
-                     settings.RATE_LIMIT_LOGIN):
+        if not allow("signup", client_address(request), settings.RATE_LIMIT_LOGIN):
             return refused(request, "sign-ups", settings.RATE_LIMIT_LOGIN)
         if form.is_valid():
             user = form.save()

@@ -4,6 +4,7 @@ Defaults make a development install that needs nothing: SQLite and a generated s
 under the data directory, Redis on localhost, the `local` target. Production
 (HEROCOOL_PRODUCTION=True) refuses to start without its secrets.
 """
+import ipaddress
 import os
 from pathlib import Path
 
@@ -168,6 +169,27 @@ QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
 # (default: half of this machine's memory) and the number of sites.
 HOST_VM_MEMORY_MB = envint("HEROCOOL_HOST_VM_MEMORY_MB", physical_memory_mb() // 2)
 HOST_MAX_SITES = envint("HEROCOOL_HOST_MAX_SITES", 10000)
+
+# --- web: request limits, proxies, logins --------------------------------------------
+# Bodies past these are refused (413) by the first middleware before a byte is read.
+# The site pages take a whole page of HTML: room for SITE_MAX_BYTES URL-encoded (up to
+# three bytes each), so anything up to the cap reaches the form and its exact message.
+REQUEST_MAX_BYTES = envint("HEROCOOL_REQUEST_MAX_BYTES", 64 * 1024)
+REQUEST_MAX_BYTES_SITE_FORM = 4 * SITE_MAX_BYTES
+# These replace the values in "limits" above: what passes the front door is parsed in
+# memory, never spooled to a temporary file, and never a bare RequestDataTooBig.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES_SITE_FORM
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES_SITE_FORM
+MIDDLEWARE = ["herocool_project.middleware.front_door", *MIDDLEWARE]
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated).
+TRUSTED_PROXIES = [str(ipaddress.ip_network(p.strip(), strict=False)) for p in
+                   os.environ.get("HEROCOOL_TRUSTED_PROXIES", "").split(",") if p.strip()]
+# Logins: RATE_LIMIT_LOGIN (above) counts attempts per name and address; this one per
+# address whatever the name; after LOGIN_BACKOFF_AFTER failures for a name, from
+# anywhere, each try waits 1, 2, 4... seconds, at most LOGIN_BACKOFF_MAX (no lock-out).
+RATE_LIMIT_LOGIN_ADDRESS = os.environ.get("HEROCOOL_RATE_LOGIN_ADDRESS", "30/300")
+LOGIN_BACKOFF_AFTER = envint("HEROCOOL_LOGIN_BACKOFF_AFTER", 5)
+LOGIN_BACKOFF_MAX = envint("HEROCOOL_LOGIN_BACKOFF_MAX", 16)
 
 # The instance types users may choose. On aws they are EC2 types (price: on-demand
 # us-east-1 Linux, a hint only); on local, QEMU gets `local_memory_mb` and `vcpus`.

@@ -15,6 +15,10 @@ from collections import namedtuple
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
+from herocool_project.sizes import exact_bytes
+
+from .charsets import decode
+
 MAX_REDIRECTS = 5
 PRIVATE = "is private, loopback or link-local and is refused"
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -70,15 +74,14 @@ def check_url(url: str) -> None:
         raise FetchError("Enter the URL of the page to publish")
     if len(url) > 2000:
         raise FetchError("The URL is longer than 2,000 characters")
-    host = _parse(url).host
-    if host == "localhost" or host.endswith(".localhost"):
+    target = _parse(url)
+    name = target.host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         raise FetchError("Addresses on this machine are refused")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return  # a name: resolved and checked by the fetch
-    if _refused(ip, allow_private=False):
-        raise FetchError(f"The address {host} {PRIVATE}")
+    addresses = _literal_addresses(target)
+    if addresses is not None and _any_refused(addresses, allow_private=False):
+        raise FetchError(f"The address {target.host} {PRIVATE}")
+    # A name: resolved and checked by the fetch.
 
 
 def _parse(url):
@@ -103,19 +106,38 @@ def _parse(url):
 
 
 def _resolve(target, allow_private):
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise FetchError(f"Could not connect to {target.host}: name does not resolve") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if any(_refused(ipaddress.ip_address(a.split("%")[0]), allow_private) for a in addresses):
+    addresses = _literal_addresses(target)
+    if addresses is None:
         try:
-            ipaddress.ip_address(target.host)
-        except ValueError:  # a name: saying what it resolved to would map the inside
+            infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise FetchError(f"Could not connect to {target.host}: name does not "
+                             "resolve") from None
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if _any_refused(addresses, allow_private):
+            # Saying what the name resolved to would map the inside.
             raise FetchError(f"{target.host} resolves to a private, loopback or link-local "
-                             "address and is refused") from None
+                             "address and is refused")
+    elif _any_refused(addresses, allow_private):
         raise FetchError(f"The address {target.host} {PRIVATE}")
     return addresses
+
+
+def _literal_addresses(target):
+    """The addresses a host written as an address stands for, read as the C library reads
+    it (127.1, 0x7f.1, 0177.0.0.1, 2130706433, ::ffff:127.0.0.1), with or without a
+    trailing dot; None for a name. Never asks DNS: the form and the fetch share it."""
+    try:
+        infos = socket.getaddrinfo(target.host.rstrip("."), target.port,
+                                   type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _any_refused(addresses, allow_private):
+    return any(_refused(ipaddress.ip_address(a.split("%")[0]), allow_private)
+               for a in addresses)
 
 
 def _refused(ip, allow_private):
@@ -190,7 +212,7 @@ def _read_page(response, conn, url, max_bytes, deadline):
         raise FetchError(f"Only text/html and text/plain pages are accepted, not {shown}")
     if response.getheader("Content-Encoding", "identity").strip().lower() != "identity":
         raise FetchError("The server sent a compressed page, which is not supported")
-    too_large = FetchError(f"The page is larger than {_size(max_bytes)}")
+    too_large = FetchError(f"The page is larger than {exact_bytes(max_bytes)}")
     if response.length is not None and response.length > max_bytes:
         raise too_large
     body = bytearray()
@@ -205,21 +227,11 @@ def _read_page(response, conn, url, max_bytes, deadline):
         raise too_large
     if deadline.expired:  # the watchdog's shutdown looks like an end of body
         raise deadline.error()
-    return FetchedPage(_decode(bytes(body), response), f"{kind}; charset=utf-8", url)
-
-
-def _decode(body, response):
-    try:
-        return body.decode(response.headers.get_content_charset() or "utf-8", "replace")
-    except (LookupError, UnicodeError):  # unknown or non-text charset names
-        return body.decode("utf-8", "replace")
-
-
-def _size(count):
-    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
-        if count >= scale:
-            return f"{count / scale:g} {unit}"
-    return f"{count} bytes"
+    try:  # an RFC 2231 charset*= is itself decoded with a codec it names
+        label = response.headers.get_content_charset()
+    except (LookupError, UnicodeError, ValueError):
+        label = None
+    return FetchedPage(decode(bytes(body), label), f"{kind}; charset=utf-8", url)
 
 
 def _tls_context():

@@ -1,9 +1,9 @@
 """Forms for creating and updating sites, with errors a user can act on."""
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
 from herocool_project.forms import StyledFormMixin
+from herocool_project.sizes import exact_bytes
 from stacks.models import Status
 
 from .models import Site
@@ -45,8 +45,8 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         return data
 
     def _too_big(self, size):
-        return f"The page is {filesizeformat(size)}; the limit is " \
-               f"{filesizeformat(settings.SITE_MAX_BYTES)}."
+        return f"The page is {exact_bytes(size)}; the limit is " \
+               f"{exact_bytes(settings.SITE_MAX_BYTES)}."
 
     def _clean_html(self, data):
         html = data.get("html", "")

@@ -1,8 +1,9 @@
 """What the pages of every stack-backed resource (sites, VMs) share."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -78,8 +79,27 @@ def save_and_deploy(request, form, action, success):
     except DeploymentRefused as exc:
         form.add_error(None, str(exc))
         return None
+    except IntegrityError:
+        # A simultaneous create may have taken the name since the form's check: the
+        # form's own check, asked again, says so; any other conflict is a real error.
+        taken = _name_check_again(form)
+        if taken is None:
+            raise
+        form.add_error("name", taken)
+        return None
     say_done(request, deployment, success.format(name=resource.name))
     return redirect(resource)
+
+
+def _name_check_again(form):
+    """The form's name error now, or None if the name is free (or not the form's)."""
+    check = getattr(form, "clean_name", None)  # none on updates: the name is fixed
+    try:
+        if check:
+            check()
+    except ValidationError as error:
+        return error
+    return None
 
 
 def say_done(request, deployment, success):

@@ -11,7 +11,9 @@ from stacks.models import Status
 from . import sshkeys
 from .models import VirtualMachine
 
-ANYWHERE = ("0.0.0.0/0", "::/0")
+# Ranges wider than these open SSH to a good part of the Internet: only with the tick.
+WIDEST_WITHOUT_TICK = {4: 16, 6: 48}
+MAPPED_IPV4 = ipaddress.ip_network("::ffff:0:0/96")  # all of IPv4, written as IPv6
 
 
 def instance_type_choices():
@@ -34,7 +36,8 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         help_text="One line from your .pub file: ssh-ed25519, ecdsa, or ssh-rsa of 2048 "
                   "bits or more.")
     allow_anywhere = forms.BooleanField(
-        required=False, label="I really mean to allow SSH from anywhere (0.0.0.0/0)")
+        required=False, label="I really mean to allow SSH from a wide range (wider than /16 "
+                              "for IPv4 or /48 for IPv6, up to anywhere: 0.0.0.0/0)")
 
     class Meta:
         model = VirtualMachine
@@ -70,10 +73,22 @@ class VmForm(StyledFormMixin, forms.ModelForm):
             raise forms.ValidationError(
                 "Enter an address or network such as 203.0.113.7/32 or 2001:db8::/64."
             ) from None
-        if str(network) in ANYWHERE and not self.data.get(self.add_prefix("allow_anywhere")):
+        version, prefixlen, widest = _width(network)
+        if prefixlen < widest and not self.data.get(self.add_prefix("allow_anywhere")):
+            how_many = f"{network.num_addresses:,}" if version == 4 else \
+                f"2^{network.max_prefixlen - network.prefixlen}"
             raise forms.ValidationError(
-                "SSH from anywhere must be asked for explicitly: tick the box below.")
+                f"{network} lets {how_many} addresses try to log in by SSH. A range wider "
+                f"than /{widest} must be asked for explicitly: tick the box below.")
         return str(network)
+
+
+def _width(network):
+    """(IP version, prefix length, widest prefix allowed without the tick); IPv4 written
+    as IPv4-mapped IPv6 is judged as the IPv4 range it is."""
+    if network.version == 6 and network.subnet_of(MAPPED_IPV4):
+        return 4, network.prefixlen - 96, WIDEST_WITHOUT_TICK[4]
+    return network.version, network.prefixlen, WIDEST_WITHOUT_TICK[network.version]
 
 
 class VmCreateForm(VmForm):
@@ -85,8 +100,10 @@ class VmCreateForm(VmForm):
     def __init__(self, *args, client_ip=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["instance_type"].initial = settings.VM_DEFAULT_INSTANCE_TYPE
-        if client_ip:
+        try:
             self.fields["allowed_cidr"].initial = str(ipaddress.ip_network(client_ip))
+        except ValueError:  # no address known (say a unix socket): the user types one
+            pass
 
     def clean_name(self):
         name = self.cleaned_data["name"]

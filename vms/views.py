@@ -2,6 +2,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from herocool_project.clientaddr import client_address
 from stacks import resource_views as rv
 from stacks.models import Deployment
 
@@ -14,7 +15,7 @@ Action = Deployment.Action
 index = rv.index_view(VirtualMachine, "vms/index.html", "vms")
 create = rv.create_view(VmCreateForm, "vms/create.html",
                         "Provisioning {name}: this takes a minute or two.",
-                        client_ip=lambda request: request.META.get("REMOTE_ADDR"))
+                        client_ip=client_address)
 
 
 @login_required

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -26,7 +27,7 @@ REAL_CREATE_CONNECTION = socket.create_connection
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     def getaddrinfo(host, *args, **kwargs):
-        if host == "localhost" or _numeric(host):
+        if host == "localhost" or _numeric(host) or _numeric_only(args, kwargs):
             return REAL_GETADDRINFO(host, *args, **kwargs)
         raise AssertionError(f"test tried a DNS lookup of {host}")
 
@@ -37,6 +38,12 @@ def loopback_only(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+def _numeric_only(args, kwargs):
+    """Whether a getaddrinfo call asks for no lookup (AI_NUMERICHOST): never DNS."""
+    flags = kwargs.get("flags", args[4] if len(args) > 4 else 0)
+    return bool(flags & socket.AI_NUMERICHOST)
 
 
 def _numeric(host):
@@ -51,7 +58,7 @@ def fake_dns(monkeypatch, answers):
     guarded = socket.getaddrinfo
 
     def getaddrinfo(host, port, *args, **kwargs):
-        if host not in answers:
+        if host not in answers or _numeric_only((port, *args), kwargs):
             return guarded(host, port, *args, **kwargs)
         addresses = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
         if addresses is None:
@@ -94,6 +101,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", arg.replace("_", "/"))
         self.end_headers()
         self.wfile.write(b"{}")
+
+    def route_charset(self, arg):  # arg: "<charset>" or "<charset>:<body's own codec>"
+        label, _, codec = urllib.parse.unquote(arg).partition(":")
+        self.reply(SAMPLES[codec or "bytes"], f"text/html; charset={label}")
 
     def route_missing(self, arg):
         self.reply(b"gone", status=404)
@@ -144,6 +155,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        "private-name": "http://inside.test/"}[arg])
 
 
+TEXT = {"windows-1251": "Привет", "koi8-r": "Привет", "iso-8859-5": "Привет",
+        "shift_jis": "こんにちは", "euc-jp": "こんにちは", "iso-2022-jp": "こんにちは",
+        "gb18030": "中文网页", "big5": "中文網頁", "euc-kr": "안녕하세요", "": "Привет, 世界"}
+SAMPLES = {  # bytes that non-text codecs would turn into lone surrogates, NULs, or anything
+    "bytes": b"caf\xc3\xa9 \\ud800 \\x00 +2D3/- eJzLSM3JyQcABiwCFQ== 48656c6c6f \x00end",
+    "utf-16le": "h\u00e9".encode("utf-16-le") + b"\x00\xd8" + "!".encode("utf-16-le"),
+    **{codec: TEXT.get(codec, TEXT[""]).encode(codec) for codec in (
+        "windows-1251", "koi8-r", "shift_jis", "euc-jp", "iso-2022-jp", "gb18030", "big5",
+        "euc-kr", "utf-16be", "iso-8859-5")},
+}
+
+
 def _serve(server):
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
@@ -192,7 +215,6 @@ def test_no_credentials_in_the_url(url):
 ])
 def test_non_global_addresses_are_refused(host):
     message = refused(f"http://{host}/", allow_private=False)
-    # Forms ipaddress cannot read (2130706433) are names to it, with a name's message.
     assert "private, loopback or link-local" in message and message.endswith("is refused")
 
 
@@ -256,6 +278,40 @@ def test_decodes_the_declared_charset(base):
     assert (page.content, page.content_type) == ("café", "text/plain; charset=utf-8")
 
 
+NOT_TEXT = ["unicode_escape", "raw_unicode_escape", "rot13", "rot_13", "base64",
+            "base64_codec", "zlib", "zlib_codec", "hex", "uu", "bz2", "utf-7", "utf7",
+            "punycode", "idna", "quopri", "undefined", "mbcs", "x-nonsense",
+            "unicode-escape", "UNICODE_ESCAPE", '"unicode_escape"']
+
+
+@pytest.mark.parametrize("label", NOT_TEXT)
+def test_a_charset_that_is_not_a_text_encoding_is_read_as_utf8(base, label):
+    content = get(f"{base}/charset/{label}").content
+    expected = SAMPLES["bytes"].decode("utf-8", "replace").replace("\x00", "\ufffd")
+    assert content == expected
+    assert not any(
+        "\ud800" <= c <= "\udfff" or c == "\x00" for c in content)
+
+
+@pytest.mark.parametrize("label, codec", [(codec, codec) for codec in SAMPLES
+                                          if codec not in ("bytes", "utf-16le")] + [
+    ("cp1251", "windows-1251"), ("KOI8-R", "koi8-r"), ("x-sjis", "shift_jis"),
+    ("iso_8859-5", "iso-8859-5"), ("gbk", "gb18030")])
+def test_real_text_encodings_are_decoded(base, label, codec):
+    assert get(f"{base}/charset/{label}:{codec}").content == TEXT.get(codec, TEXT[""])
+
+
+@pytest.mark.django_db
+def test_no_lone_surrogate_or_nul_reaches_the_database(base, alice):
+    from sites.models import Site
+
+    for label, sample in [("utf-16le", "utf-16le"), ("unicode_escape", ""), ("utf-8", "")]:
+        content = get(f"{base}/charset/{label}:{sample}").content
+        assert not any("\ud800" <= c <= "\udfff" or c == "\x00" for c in content)
+        Site.objects.create(owner=alice, name=f"s-{label.replace('_', '-')}", content=content)
+    assert get(f"{base}/charset/utf-16le:utf-16le").content == "h\u00e9\ufffd!"
+
+
 @pytest.mark.parametrize("route", ["sized", "unsized"])
 def test_a_page_of_exactly_max_bytes_is_accepted(base, route):
     assert len(get(f"{base}/{route}/{MAX}").content) == MAX
@@ -265,13 +321,13 @@ def test_a_page_of_exactly_max_bytes_is_accepted(base, route):
 def test_a_page_over_max_bytes_is_refused(base, route):
     url = f"{base}/{route}/{MAX + 1}" if "sized" in route else f"{base}/{route}"
     started = time.monotonic()
-    assert refused(url) == "The page is larger than 1000 bytes"
+    assert refused(url) == "The page is larger than 1,000 bytes"
     assert time.monotonic() - started < 2  # stopped at the limit, not at the timeout
 
 
-def test_the_size_limit_is_worded_in_megabytes(base):
+def test_the_size_limit_is_stated_exactly(base):
     assert refused(f"{base}/claims-huge", max_bytes=1024 * 1024) == (
-        "The page is larger than 1 MB")
+        "The page is larger than 1,048,576 bytes (1 MiB)")
 
 
 @pytest.mark.parametrize("route", ["slow", "drip"])

@@ -121,7 +121,7 @@ def test_huge_upload_is_refused(alice_client, settings):
     big = SimpleUploadedFile("index.html", b"<p>" + b"a" * 2000, content_type="text/html")
     response = alice_client.post(reverse("sites-create"),
                                  {"name": "big", "source": "upload", "upload": big})
-    assert "the limit is 1000" in response.content.decode()
+    assert "The page is 2,003 bytes; the limit is 1,000 bytes." in response.content.decode()
     assert not Site.objects.exists() and not Deployment.objects.exists()
 
 

@@ -94,7 +94,8 @@ def test_site_update_form_escapes_what_it_stores(alice_client, alice, html, sett
 @FUZZ
 @given(username=HOSTILE, password=HOSTILE)
 def test_signup_and_login_forms(client, username, password, settings):
-    settings.RATE_LIMIT_LOGIN = "100000/60"
+    settings.RATE_LIMIT_LOGIN = settings.RATE_LIMIT_LOGIN_ADDRESS = "100000/60"
+    settings.LOGIN_BACKOFF_AFTER = 100000
     response = client.post(reverse("accounts-signup"), {
         "username": username, "password1": password, "password2": password})
     check_response(response)

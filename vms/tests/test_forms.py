@@ -1,4 +1,6 @@
 """SSH keys and CIDRs as users paste them."""
+import re
+
 import pytest
 
 from vms import sshkeys
@@ -80,6 +82,24 @@ def test_anywhere_needs_to_be_asked_for(alice, keys):
     form = _form(alice, ssh_public_key=keys["ed25519"][0], allowed_cidr="0.0.0.0/0",
                  allow_anywhere="on")
     assert form.is_valid(), form.errors
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1",
+                                  "10.0.0.0/8", "203.0.0.0/15", "2001:db8::/47",
+                                  "::ffff:0:0/96", "::ffff:0.0.0.0/100"])
+def test_wide_ranges_need_the_tick(alice, keys, cidr):
+    form = _form(alice, ssh_public_key=keys["ed25519"][0], allowed_cidr=cidr)
+    message = form.errors["allowed_cidr"][0]
+    assert "must be asked for explicitly: tick the box below" in message
+    assert re.search(r"lets [\d,^]+ addresses try to log in by SSH", message)
+    form = _form(alice, ssh_public_key=keys["ed25519"][0], allowed_cidr=cidr,
+                 allow_anywhere="on")
+    assert form.is_valid(), form.errors
+
+
+@pytest.mark.parametrize("cidr", ["203.0.0.0/16", "2001:db8::/48", "198.51.100.7"])
+def test_ranges_up_to_16_or_48_need_no_tick(alice, keys, cidr):
+    assert _form(alice, ssh_public_key=keys["ed25519"][0], allowed_cidr=cidr).is_valid()
 
 
 def test_instance_type_must_be_in_the_allowlist(alice, keys):

@@ -1,0 +1,16 @@
+"""Login results feed the per-name back-off, for every login form (site and admin)."""
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from . import loginlimits
+
+
+@receiver(user_login_failed)
+def count_failure(sender, credentials, **kwargs):
+    loginlimits.failed(str(credentials.get(get_user_model().USERNAME_FIELD, "")))
+
+
+@receiver(user_logged_in)
+def forget_failures(sender, user, **kwargs):
+    loginlimits.succeeded(user.get_username())
