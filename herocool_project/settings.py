@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from .env import database_from_url, envbool, envint, envsecret
+from .logcontext import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
@@ -163,9 +164,22 @@ VM_INSTANCE_TYPES = {
 VM_DEFAULT_INSTANCE_TYPE = "t3.micro"
 VM_IMAGE_CACHE = Path(os.environ.get("HEROCOOL_VM_IMAGE_CACHE", DATA_DIR / "vm-images"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# --- observability ---------------------------------------------------------------------
+# Log lines carry time, level, logger, request id, user and deployment; JSON with
+# LOG_FORMAT=json. /healthz, /readyz and /metrics: see herocool_project/health.py.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("LOG_LEVEL", "INFO"))
+# /metrics answers a bearer token equal to this (or a staff session); empty: staff only.
+METRICS_TOKEN = (os.environ.get("HEROCOOL_METRICS_TOKEN")
+                 or (Path(os.environ["HEROCOOL_METRICS_TOKEN_FILE"]).read_text().strip()
+                     if os.environ.get("HEROCOOL_METRICS_TOKEN_FILE") else ""))
+# Where gunicorn's processes share their metrics (herocool_project/multiprocess_dir.py).
+METRICS_DIR = Path(os.environ.get("HEROCOOL_METRICS_DIR", DATA_DIR / "metrics"))
+MIDDLEWARE = [
+    # Outermost: time every request, give it an id, and answer load balancers' probes
+    # before the host check (they send the backend's address as Host).
+    "herocool_project.metrics.latency_middleware",
+    "herocool_project.logcontext.request_id_middleware",
+    "herocool_project.health.probe_middleware",
+    *MIDDLEWARE,
+]
