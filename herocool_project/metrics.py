@@ -41,13 +41,21 @@ def latency_middleware(get_response):
     def middleware(request):
         started = time.perf_counter()
         response = get_response(request)
-        match = getattr(request, "resolver_match", None)
         method = request.method if request.method in HTTP_METHODS else "other"
-        HTTP_LATENCY.labels(match.view_name if match else "unresolved", method,
+        HTTP_LATENCY.labels(view_label(request), method,
                             str(response.status_code)).observe(time.perf_counter() - started)
         return response
 
     return middleware
+
+
+def view_label(request):
+    """The URL's name: a small, fixed set of values, never the path itself."""
+    match = getattr(request, "resolver_match", None)
+    if match:
+        return match.view_name
+    # Served before URL resolution (whitenoise), or no such URL.
+    return "static" if request.path.startswith(settings.STATIC_URL) else "unresolved"
 
 
 def is_multiprocess():
@@ -106,45 +114,47 @@ class PlatformCollector:
 
 
 def deployment_families():
+    """One pass over the deployments: counts, run times, and the oldest still queued."""
     finished = CounterMetricFamily(
         "herocool_deployments", "Deployments finished, by action and result.",
         labels=["action", "result"])
     active = GaugeMetricFamily(
         "herocool_deployments_active", "Deployments queued or running now.",
         labels=["action", "status"])
-    rows = Deployment.objects.values("action", "status").annotate(n=Count("pk"))
-    for row in rows.order_by("action", "status"):
-        family = active if row["status"] in Deployment.LIVE_STATUSES else finished
-        family.add_metric([row["action"], row["status"]], row["n"])
+    durations = HistogramMetricFamily(
+        "herocool_deployment_duration_seconds",
+        "How long finished deployments ran (start to finish), by action and result.",
+        labels=["action", "result"])
+    for row in deployment_rows():
+        labels = [row["action"], row["status"]]
+        if row["status"] in Deployment.LIVE_STATUSES:
+            active.add_metric(labels, row["n"])
+            continue
+        finished.add_metric(labels, row["n"])
+        buckets = [(str(float(bound)), row[f"le{i}"])
+                   for i, bound in enumerate(DEPLOYMENT_BUCKETS)]
+        durations.add_metric(labels, buckets + [("+Inf", row["timed"])],
+                             sum_value=row["total"].total_seconds() if row["total"] else 0.0)
     oldest = Deployment.objects.filter(status=Deployment.State.QUEUED).aggregate(
         at=Min("queued_at"))["at"]
     waiting = GaugeMetricFamily(
         "herocool_deployment_oldest_queued_age_seconds",
         "Age of the oldest deployment recorded as queued (0: none).")
     waiting.add_metric([], _age(oldest))
-    return [finished, active, duration_histogram(), waiting]
+    return [finished, active, durations, waiting]
 
 
-def duration_histogram():
-    """Run time (start to finish) of finished deployments, by action and result."""
+def deployment_rows():
+    """Per action and status: how many, how many ran (with a duration), their total
+    run time, and how many ran within each bucket's bound."""
     duration = ExpressionWrapper(F("finished_at") - F("started_at"),
                                  output_field=DurationField())
     buckets = {f"le{i}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
                for i, bound in enumerate(DEPLOYMENT_BUCKETS)}
-    rows = (Deployment.objects.filter(started_at__isnull=False, finished_at__isnull=False)
-            .annotate(duration=duration).values("action", "status")
-            .annotate(n=Count("pk"), total=Sum("duration"), **buckets)
+    return (Deployment.objects.annotate(duration=duration).values("action", "status")
+            .annotate(n=Count("pk"), timed=Count("duration"), total=Sum("duration"),
+                      **buckets)
             .order_by("action", "status"))
-    family = HistogramMetricFamily(
-        "herocool_deployment_duration_seconds",
-        "How long finished deployments ran, by action and result.",
-        labels=["action", "result"])
-    for row in rows:
-        counts = [(str(float(bound)), row[f"le{i}"])
-                  for i, bound in enumerate(DEPLOYMENT_BUCKETS)]
-        family.add_metric([row["action"], row["status"]], counts + [("+Inf", row["n"])],
-                          sum_value=row["total"].total_seconds() if row["total"] else 0.0)
-    return family
 
 
 def queue_families():

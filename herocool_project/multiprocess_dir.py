@@ -6,6 +6,10 @@ run's files) before any worker is forked or imports the app. This module must no
 import prometheus_client itself. In a gunicorn config file:
 
     from herocool_project.multiprocess_dir import on_starting  # noqa: F401
+
+(With preload_app, gunicorn loads the app before on_starting: call prepare() at the top
+of the config file instead.) Only a histogram is shared, so no child_exit hook is needed
+(mark_process_dead matters for "live" gauges only).
 """
 import os
 import shutil

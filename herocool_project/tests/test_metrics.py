@@ -78,12 +78,15 @@ def test_http_latency_is_counted_by_view_and_status(client, token):
     client.get("/healthz")
     client.get("/healthz")
     client.get("/no-such-page/")
+    client.get("/static/no-such-file.css")
     after = scrape(client)
     name = "herocool_http_request_duration_seconds_count"
     assert value(after, name, view="health-live", method="GET", status="200") == \
         value(before, name, view="health-live", method="GET", status="200") + 2
     assert value(after, name, view="unresolved", method="GET", status="404") == \
         value(before, name, view="unresolved", method="GET", status="404") + 1
+    assert value(after, name, view="static", method="GET", status="404") == \
+        value(before, name, view="static", method="GET", status="404") + 1
 
 
 def test_workers_are_counted_by_state(client, token, queue):
@@ -165,3 +168,29 @@ def test_web_processes_share_their_latency_in_multiprocess_mode(settings, tmp_pa
                  view="health-live", method="GET", status="200") == 2
     assert (metrics_dir.stat().st_mode & 0o777) == 0o700
     assert len(list(metrics_dir.glob("histogram_*.db"))) == 2  # one file per process
+
+
+def test_run_times_fall_in_their_buckets(client, token, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    site = Site.objects.create(owner=alice, name="timed", content="x")
+    now = timezone.now()
+    for n, (seconds, status) in enumerate([(3, "succeeded"), (42, "succeeded"),
+                                           (4000, "failed"), (None, "cancelled")]):
+        started = now - timedelta(seconds=seconds) if seconds is not None else None
+        Deployment.objects.create(resource=site, owner=alice, stack_name=f"s{n}",
+                                  action="update", status=status, started_at=started,
+                                  finished_at=now if started else None)
+    found = scrape(client)
+    bucket = "herocool_deployment_duration_seconds_bucket"
+    ok = {"action": "update", "result": "succeeded"}
+    assert [value(found, bucket, le=le, **ok) for le in ("1.0", "5.0", "30.0", "60.0", "+Inf")] \
+        == [0, 1, 1, 2, 2]
+    assert value(found, "herocool_deployment_duration_seconds_sum", **ok) == 45
+    assert value(found, bucket, le="3600.0", action="update", result="failed") == 0
+    assert value(found, bucket, le="+Inf", action="update", result="failed") == 1
+    # Cancelled before it started: counted, but it has no run time.
+    assert value(found, "herocool_deployments_total", action="update", result="cancelled") == 1
+    assert value(found, bucket, le="+Inf", action="update", result="cancelled") == 0
