@@ -22,7 +22,7 @@ from django.utils.functional import empty
 REQUEST_ID_HEADER = "X-Request-ID"
 # Short and plain, so a caller cannot forge log lines or smuggle markup through it.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-FIELDS = ("request_id", "user_id", "deployment")
+FIELDS = ("request_id", "user_id", "deployment", "client")
 
 _context = contextvars.ContextVar("herocool_log_context", default={})
 
@@ -57,9 +57,13 @@ def current():
     """The context fields now in force, as strings (the user from a request if known)."""
     fields = _context.get()
     found = {name: fields[name] for name in FIELDS if name in fields}
-    user_id = _user_id_of(fields.get("request"))
+    request = fields.get("request")
+    user_id = _user_id_of(request)
     if user_id is not None and "user_id" not in found:
         found["user_id"] = str(user_id)
+    # The client's address, once herocool_project.clientaddr has put it on the request.
+    if getattr(request, "client_address", None):
+        found["client"] = str(request.client_address)
     return found
 
 
@@ -115,12 +119,13 @@ def _timestamp(record):
 
 
 class TextFormatter(logging.Formatter):
-    """`time level logger [req=… user=… dep=…] message`, fields shown only when known."""
+    """`time level logger [req=… user=… dep=… client=…] message`, fields when known."""
 
     def format(self, record):
         context = " ".join(f"{label}={getattr(record, name)}" for label, name in
                            (("req", "request_id"), ("user", "user_id"),
-                            ("dep", "deployment")) if getattr(record, name, None))
+                            ("dep", "deployment"), ("client", "client"))
+                           if getattr(record, name, None))
         line = (f"{_timestamp(record)} {record.levelname} {record.name} "
                 f"{'[' + context + '] ' if context else ''}{record.getMessage()}")
         if record.exc_info:

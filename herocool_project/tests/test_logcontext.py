@@ -96,6 +96,19 @@ def test_request_bodies_are_not_logged(captured, client):
     assert "hunter2-secret" not in text and "token-secret" not in text
 
 
+def test_the_client_address_is_logged_once_the_request_has_one(captured, rf):
+    log_format, lines = captured
+    request = rf.get("/")
+    request.client_address = "203.0.113.9"
+    with logcontext.bind(request_id="req-three", request=request):
+        logging.getLogger("herocool.test").info("with a client")
+    line = next(line for line in lines() if "with a client" in line)
+    if log_format == "json":
+        assert json.loads(line)["client"] == "203.0.113.9"
+    else:
+        assert "[req=req-three client=203.0.113.9]" in line
+
+
 def test_a_job_binds_its_deployment_and_user_until_it_ends(captured):
     log_format, lines = captured
     deploy = logging.getLogger("herocool.deploy")
