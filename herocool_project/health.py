@@ -21,6 +21,8 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import resolve
 from django.views.decorators.http import require_safe
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 2
@@ -125,8 +127,6 @@ def probe_middleware(get_response):
     /healthz always; /readyz and /metrics when no session cookie comes with them (a
     browser's request takes the usual way, where staff are recognised).
     """
-    from . import metrics
-
     views = {"/healthz": live, "/readyz": ready, "/metrics": metrics.endpoint}
 
     def middleware(request):
@@ -135,6 +135,8 @@ def probe_middleware(get_response):
                             settings.SESSION_COOKIE_NAME in request.COOKIES):
             return get_response(request)
         request.resolver_match = resolve(request.path_info)  # for the latency metric
-        return view(request)
+        response = view(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     return middleware

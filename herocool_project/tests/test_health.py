@@ -87,6 +87,7 @@ def test_probes_by_the_backends_address_are_answered(client, all_up):
     for path in ("/healthz", "/readyz"):
         response = client.get(path, HTTP_HOST=FOREIGN_HOST)
         assert response.status_code == 200, (path, response.content)
+        assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_probes_are_not_redirected_to_https(client, settings, all_up):
