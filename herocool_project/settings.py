@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from .env import database_from_url, envbool, envint, envsecret, physical_memory_mb
+from .logcontext import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
@@ -154,13 +155,11 @@ VMS_ROOT = Path(os.environ.get("HEROCOOL_VMS_ROOT", DATA_DIR / "vms"))
 # --- limits --------------------------------------------------------------------------
 SITE_MAX_BYTES = envint("HEROCOOL_SITE_MAX_BYTES", 1024 * 1024)
 SITE_FETCH_TIMEOUT = envint("HEROCOOL_SITE_FETCH_TIMEOUT", 10)
-DATA_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = SITE_MAX_BYTES + 64 * 1024
 QUOTA_SITES = envint("HEROCOOL_QUOTA_SITES", 50)
 QUOTA_VMS = envint("HEROCOOL_QUOTA_VMS", 3)
 QUOTA_LIVE_DEPLOYMENTS = envint("HEROCOOL_QUOTA_LIVE_DEPLOYMENTS", 5)
-# "count/seconds": POSTs that change resources, per user; login attempts, per address
-# and per username.
+# "count/seconds": POSTs that change resources, per user; login attempts, per username
+# and address (see the web block below for the others).
 RATE_LIMIT_CHANGES = os.environ.get("HEROCOOL_RATE_CHANGES", "30/60")
 RATE_LIMIT_LOGIN = os.environ.get("HEROCOOL_RATE_LOGIN", "10/300")
 # Sum of guest memory one user's local VMs may take on this host.
@@ -176,7 +175,7 @@ HOST_MAX_SITES = envint("HEROCOOL_HOST_MAX_SITES", 10000)
 # three bytes each), so anything up to the cap reaches the form and its exact message.
 REQUEST_MAX_BYTES = envint("HEROCOOL_REQUEST_MAX_BYTES", 64 * 1024)
 REQUEST_MAX_BYTES_SITE_FORM = 4 * SITE_MAX_BYTES
-# These replace the values in "limits" above: what passes the front door is parsed in
+# What passes the front door is parsed in
 # memory, never spooled to a temporary file, and never a bare RequestDataTooBig.
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES_SITE_FORM
 FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES_SITE_FORM
@@ -204,9 +203,22 @@ VM_INSTANCE_TYPES = {
 VM_DEFAULT_INSTANCE_TYPE = "t3.micro"
 VM_IMAGE_CACHE = Path(os.environ.get("HEROCOOL_VM_IMAGE_CACHE", DATA_DIR / "vm-images"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# --- observability ---------------------------------------------------------------------
+# Log lines carry time, level, logger, request id, user and deployment; JSON with
+# LOG_FORMAT=json. /healthz, /readyz and /metrics: see herocool_project/health.py.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("LOG_LEVEL", "INFO"))
+# /metrics answers a bearer token equal to this (or a staff session); empty: staff only.
+METRICS_TOKEN = (os.environ.get("HEROCOOL_METRICS_TOKEN")
+                 or (Path(os.environ["HEROCOOL_METRICS_TOKEN_FILE"]).read_text().strip()
+                     if os.environ.get("HEROCOOL_METRICS_TOKEN_FILE") else ""))
+# Where gunicorn's processes share their metrics (herocool_project/multiprocess_dir.py).
+METRICS_DIR = Path(os.environ.get("HEROCOOL_METRICS_DIR", DATA_DIR / "metrics"))
+MIDDLEWARE = [
+    # Outermost: time every request, give it an id, and answer load balancers' probes
+    # before the host check (they send the backend's address as Host).
+    "herocool_project.metrics.latency_middleware",
+    "herocool_project.logcontext.request_id_middleware",
+    "herocool_project.health.probe_middleware",
+    *MIDDLEWARE,
+]

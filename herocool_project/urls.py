@@ -3,7 +3,13 @@ from django.urls import include, path
 
 from accounts.views import admin_login
 
+from . import health, metrics
+
 urlpatterns = [
+    # For load balancers and monitors (herocool_project/health.py, metrics.py).
+    path("healthz", health.live, name="health-live"),
+    path("readyz", health.ready, name="health-ready"),
+    path("metrics", metrics.endpoint, name="metrics"),
     path("", include("accounts.urls")),
     path("sites/", include("sites.urls")),
     path("vms/", include("vms.urls")),

@@ -11,7 +11,10 @@ from vms.models import VirtualMachine
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"accounts-login", "accounts-signup", "accounts-logout"}
+PUBLIC = {"accounts-login", "accounts-signup", "accounts-logout",
+          # For machines, with their own tests (herocool_project/tests/): no login,
+          # nothing of any user's; /metrics is 404 without a token or staff.
+          "health-live", "health-ready", "metrics"}
 SECRET = "alice-secret-content"
 
 
