@@ -127,7 +127,7 @@ def deployment_families():
         labels=["action", "result"])
     for row in deployment_rows():
         labels = [row["action"], row["status"]]
-        if row["status"] in Deployment.LIVE_STATUSES:
+        if row["status"] in Deployment.ACTIVE_STATES:
             active.add_metric(labels, row["n"])
             continue
         finished.add_metric(labels, row["n"])

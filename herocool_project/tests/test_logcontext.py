@@ -74,7 +74,7 @@ def test_request_lines_carry_the_request_id_and_the_user(captured, alice, client
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])
     else:
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARNING django.request "
-                        r"\[req=req-one user=\d+\] Not Found: ", line)
+                        r"\[req=req-one user=\d+ client=127\.0\.0\.1\] Not Found: ", line)
 
 
 def test_anonymous_requests_have_no_user_and_logging_costs_no_query(
