@@ -66,6 +66,7 @@ def append_log(deployment_id, text):
     start first, the unique (deployment, start) refuses this one and it tries again."""
     if not text:
         return
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; same length
     for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
             if connection.in_atomic_block:

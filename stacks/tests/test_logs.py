@@ -113,6 +113,15 @@ def test_the_poll_returns_exactly_the_new_text(alice_client, deployment):
 
 
 @pytest.mark.django_db
+def test_a_nul_in_the_output_does_not_lose_the_log(deployment):
+    """PostgreSQL refuses NUL in text: it is stored as U+FFFD (offsets unchanged) instead
+    of failing the writer, which would drop every later line."""
+    append_log(deployment.pk, "before\x00after\n")
+    append_log(deployment.pk, "next line\n")
+    assert deployment.read_log() == ("before\ufffdafter\nnext line\n", 23)
+
+
+@pytest.mark.django_db
 def test_the_poll_reads_only_the_chunks_after_its_offset(alice_client, deployment):
     """One query on the chunk table per poll, bounded by the offset (the index), so a
     poll at the end of a long log reads only the new chunk."""
