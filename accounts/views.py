@@ -64,7 +64,7 @@ def dashboard(request):
         Site.objects.defer(*Site.list_deferred),
         VirtualMachine.objects.defer(*VirtualMachine.list_deferred)])
     activity = (Deployment.objects.filter(owner=request.user).select_related("requested_by")
-                .defer("log", "summary", "params").prefetch_related(resources)[:15])
+                .defer("summary", "params").prefetch_related(resources)[:15])
     sites = list(active_for_user(Site, request.user)[:DASHBOARD_ROWS + 1])
     vms = list(active_for_user(VirtualMachine, request.user)[:DASHBOARD_ROWS + 1])
     return render(request, "accounts/dashboard.html", {

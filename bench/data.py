@@ -9,7 +9,7 @@ from django.db import connection
 
 from bench.common import PAGE_HTML, log
 from sites.models import Site
-from stacks.models import Deployment, Status
+from stacks.models import Deployment, DeploymentLogChunk, Status
 from vms.models import VirtualMachine
 
 User = get_user_model()
@@ -63,7 +63,7 @@ def _deployments(owner, site_rows, vm_rows, each):
     return [Deployment(resource_type=ctype, resource_id=r.pk, owner=owner,
                        stack_name=r.stack_name, requested_by=owner,
                        action=Deployment.Action.CREATE if k == 0 else Deployment.Action.UPDATE,
-                       status=Deployment.State.SUCCEEDED, log=DEPLOY_LOG,
+                       status=Deployment.State.SUCCEEDED,
                        summary={"result": "succeeded", "changes": {"create": 1}})
             for ctype, r in pairs for k in range(each)]
 
@@ -74,8 +74,11 @@ def add_resources(owner, sites, vms, *, deployments_each=2, status=Status.LIVE):
     vm_rows = [_vm(owner, i, status) for i in range(vms)]
     Site.objects.bulk_create(site_rows, batch_size=1000)
     VirtualMachine.objects.bulk_create(vm_rows, batch_size=1000)
-    Deployment.objects.bulk_create(_deployments(owner, site_rows, vm_rows, deployments_each),
-                                   batch_size=2000)
+    deployments = Deployment.objects.bulk_create(
+        _deployments(owner, site_rows, vm_rows, deployments_each), batch_size=2000)
+    DeploymentLogChunk.objects.bulk_create(
+        [DeploymentLogChunk(deployment_id=d.pk, start=0, end=len(DEPLOY_LOG), text=DEPLOY_LOG)
+         for d in deployments], batch_size=2000)
     return site_rows, vm_rows
 
 

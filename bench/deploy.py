@@ -40,7 +40,7 @@ def live_site(site):
     """The site after its job, which must have made it live, and its deployment."""
     site.refresh_from_db()
     dep = site.deployments.get()
-    assert site.status == Status.LIVE, (site.status, site.last_error, dep.log)
+    assert site.status == Status.LIVE, (site.status, site.last_error, dep.full_log())
     return site, dep
 
 

@@ -30,15 +30,13 @@ class DeploymentAdmin(ThroughDeploymentsOnly):
                     "queued_at", "started_at", "finished_at"]
     list_filter = ["status", "action", "resource_type"]
     search_fields = ["stack_name", "owner__username", "code"]
-    readonly_fields = [f.name for f in Deployment._meta.fields if f.name != "log"] + [
-        "log_view"]
-    exclude = ["log"]
+    readonly_fields = [f.name for f in Deployment._meta.fields] + ["log_view"]
     list_select_related = ["owner", "requested_by"]
 
     @admin.display(description="Log")
     def log_view(self, obj):
         return format_html('<pre style="white-space: pre-wrap; max-height: 40em; '
-                           'overflow: auto">{}</pre>', obj.log)
+                           'overflow: auto">{}</pre>', obj.full_log())
 
     actions = ["cancel_selected"]
 

@@ -1,19 +1,21 @@
-"""Appends a deployment's output to its row as it comes, from any thread.
+"""Appends a deployment's output to its log as it comes, from any thread.
 
 Pulumi calls back on threads of its own; a single writer thread batches the lines and
-appends them with one UPDATE each time, so the page can show the log while it grows
-and a crash loses at most the last fraction of a second.
+appends them as one new chunk (one INSERT) each time, so the page can show the log while
+it grows, a crash loses at most the last fraction of a second, and a flush costs what
+its own text costs however long the log already is.
 """
 import logging
 import queue
 import threading
 import time
 
-from django.db import close_old_connections, connection
-from django.db.models import F, TextField, Value
-from django.db.models.functions import Concat
+from django.db import IntegrityError, close_old_connections, connection, transaction
 
 FLUSH_SECONDS = 0.25
+# Each failed attempt means another writer appended meanwhile; there are two at most
+# (the job's writer and a sweep's line), so this many is never reached but by a bug.
+APPEND_ATTEMPTS = 20
 
 
 class LogWriter:
@@ -59,12 +61,37 @@ class LogWriter:
 
 
 def append_log(deployment_id, text):
-    """Add text at the end of a deployment's log in one UPDATE (no read, no race)."""
-    from .models import Deployment
+    """Add text at the end of a deployment's log: one INSERT of a chunk that starts
+    where the last one ends (found through the index). When another writer took that
+    start first, the unique (deployment, start) refuses this one and it tries again."""
+    if not text:
+        return
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; same length
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            if connection.in_atomic_block:
+                with transaction.atomic():  # a savepoint, so that a retry is possible
+                    _insert_chunk(deployment_id, text)
+            else:
+                _insert_chunk(deployment_id, text)
+            return
+        except IntegrityError:
+            if attempt == APPEND_ATTEMPTS:
+                raise
 
-    Deployment.objects.filter(pk=deployment_id).update(
-        log=Concat(F("log"), Value(text), output_field=TextField())
-    )
+
+def _insert_chunk(deployment_id, text):
+    from .models import DeploymentLogChunk
+
+    q = connection.ops.quote_name
+    table, deployment, start, end, body = (q(name) for name in (
+        DeploymentLogChunk._meta.db_table, "deployment_id", "start", "end", "text"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({deployment}, {start}, {end}, {body}) "
+            f"SELECT %s, COALESCE(MAX({end}), 0), COALESCE(MAX({end}), 0) + %s, %s "
+            f"FROM {table} WHERE {deployment} = %s",
+            [deployment_id, len(text), text, deployment_id])
 
 
 class LogHandler(logging.Handler):

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -214,7 +214,6 @@ class Deployment(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
     # A preview's proposed field values, applied to the resource if the user confirms.
@@ -296,6 +295,47 @@ class Deployment(models.Model):
         from django.urls import reverse
 
         return reverse("stacks-deployment", args=[self.code])
+
+    def read_log(self, after=0):
+        """(text, next): the log from character `after` on, and the offset to ask from
+        next time. One indexed query for the chunks that end after `after`."""
+        chunks = list(self.log_chunks.filter(end__gt=after).order_by("end")
+                      .values_list("start", "end", "text"))
+        if not chunks:
+            return "", after
+        first_start = chunks[0][0]
+        text = "".join(chunk[2] for chunk in chunks)
+        return text[max(after - first_start, 0):], chunks[-1][1]
+
+    def full_log(self):
+        """The whole log, for the deployment's page and the admin."""
+        return self.read_log()[0]
+
+
+class DeploymentLogChunk(models.Model):
+    """Characters [start, end) of a deployment's log: appended once, never changed, so
+    a flush costs one INSERT and a poll reads only what is new."""
+
+    # Indexed by the two below (both lead with it): no index of its own to maintain.
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
+                                   related_name="log_chunks", db_index=False)
+    start = models.PositiveBigIntegerField()
+    end = models.PositiveBigIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["deployment", "end"]
+        indexes = [models.Index(fields=["deployment", "end"], name="log_chunk_end")]
+        constraints = [
+            # Two writers that read the same end of the log cannot both append at it:
+            # one of them gets this error and tries again after the other.
+            models.UniqueConstraint(fields=["deployment", "start"],
+                                    name="one_log_chunk_per_start"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="log_chunk_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.deployment_id}[{self.start}:{self.end}]"
 
 
 def resource_models():

@@ -10,6 +10,8 @@ from herocool_project.ratelimit import limit_changes
 from . import services
 from .models import Deployment
 
+MAX_LOG_OFFSET = 2**62  # past any log's end, and within the offsets' 64-bit column
+
 
 def deployment_for_user(request, code):
     """The user's own deployment, or 404."""
@@ -23,22 +25,25 @@ def deployment_for_user(request, code):
 def deployment(request, code):
     """One deployment: who asked, when, how long, the result and the whole log."""
     dep = deployment_for_user(request, code)
-    return render(request, "stacks/deployment.html",
-                  {"deployment": dep, "resource": dep.resource})
+    log_text, log_next = dep.read_log()
+    return render(request, "stacks/deployment.html", {
+        "deployment": dep, "resource": dep.resource, "log": log_text, "log_next": log_next})
 
 
 @login_required
 def deployment_log(request, code):
-    """The log from character `after` on, and the status, for the page to poll."""
+    """The log from character `after` on, and the status, for the page to poll: only
+    the chunks written since are read."""
     dep = deployment_for_user(request, code)
     try:
-        after = max(int(request.GET.get("after", 0)), 0)
+        after = min(max(int(request.GET.get("after", 0)), 0), MAX_LOG_OFFSET)
     except ValueError:
         after = 0
+    text, next_after = dep.read_log(after)
     return JsonResponse({
         "status": dep.status,
-        "text": dep.log[after:],
-        "next": len(dep.log),
+        "text": text,
+        "next": next_after,
         "active": dep.is_active,
         "started_at": dep.started_at.isoformat() if dep.started_at else None,
         "finished_at": dep.finished_at.isoformat() if dep.finished_at else None,

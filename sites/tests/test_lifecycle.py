@@ -24,7 +24,8 @@ def test_create_update_delete_through_engine_and_worker(alice_client, alice, ori
     assert fetch(site.website_url) == "<h1>v1</h1>"
     create = site.deployments.get()
     assert create.status == "succeeded" and create.finished_at >= create.started_at
-    assert "+ 2 created" in create.log and "website_url" in create.log
+    log = create.full_log()
+    assert "+ 2 created" in log and "website_url" in log
 
     page = alice_client.get(site.get_absolute_url()).content.decode()
     assert site.website_url in page and "succeeded" in page
@@ -60,7 +61,8 @@ def test_a_failing_deployment_leaves_a_failed_site_with_its_log(alice_client, or
     assert site.status == Status.FAILED
     deployment = site.deployments.get()
     assert deployment.status == "failed" and deployment.error
-    assert "Not a directory" in deployment.log or "File exists" in deployment.log
+    log = deployment.full_log()
+    assert "Not a directory" in log or "File exists" in log
     assert site.last_error == deployment.error
     page = alice_client.get(site.get_absolute_url()).content.decode()
     assert "The last deployment failed." in page and "Retry" in page
@@ -90,4 +92,4 @@ def test_unreachable_url_fails_the_deployment_with_a_clear_message(alice_client,
     assert site.status == Status.FAILED
     assert site.last_error == ("Fetching the page failed. Could not connect to "
                                "no-such-host.invalid: name does not resolve")
-    assert "Fetching the page failed" in site.deployments.get().log
+    assert "Fetching the page failed" in site.deployments.get().full_log()

@@ -11,6 +11,7 @@ from sites.models import Site
 from sites.programs import local
 from sites.programs.spec import SiteSpec
 from stacks import engine
+from stacks.logwriter import append_log
 from stacks.models import Deployment, Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -61,7 +62,7 @@ def test_reconcile_finds_and_fixes_both_directions(live_site, alice, settings, r
     run_jobs()
     destroy.refresh_from_db()
     adopted.refresh_from_db()
-    assert destroy.status == "succeeded" and "Destroy of" in destroy.log
+    assert destroy.status == "succeeded" and "Destroy of" in destroy.full_log()
     assert adopted.status == Status.DELETED
     assert orphan not in engine.list_stacks(Site.pulumi_project)
     assert not (settings.SITES_ROOT / orphan).exists()
@@ -85,13 +86,13 @@ def test_destroy_user_resources_goes_through_deployments(live_site, bob, run_job
 
 def test_prune_logs_keeps_the_newest(live_site, alice):
     for i in range(4):
-        Deployment.objects.create(resource=live_site, owner=alice, action="refresh",
-                                  stack_name=live_site.stack_name, status="succeeded",
-                                  log=f"log {i}\n")
+        dep = Deployment.objects.create(resource=live_site, owner=alice, action="refresh",
+                                        stack_name=live_site.stack_name, status="succeeded")
+        append_log(dep.pk, f"log {i}\n")
     assert "would prune the logs of 3" in run("prune_logs", "--keep", "2", "--dry-run")
-    assert not Deployment.objects.filter(log__startswith="[log pruned").exists()
+    assert not any("[log pruned" in d.full_log() for d in live_site.deployments.all())
     assert "pruned the logs of 3" in run("prune_logs", "--keep", "2")
-    kept = [d.log for d in live_site.deployments.all()]
+    kept = [d.full_log() for d in live_site.deployments.all()]
     assert kept[:2] == ["log 3\n", "log 2\n"]
     assert all(log.startswith("[log pruned") for log in kept[2:])
     with pytest.raises(CommandError):

@@ -30,7 +30,8 @@ def test_live_log_returns_new_lines_incrementally(alice_client, site, alice):
 
 def test_deployment_pages_are_private(client, bob, site, alice):
     dep = Deployment.objects.create(resource=site, owner=alice, action="update",
-                                    stack_name=site.stack_name, log="secret")
+                                    stack_name=site.stack_name)
+    append_log(dep.pk, "secret")
     client.force_login(bob)
     for name in ("stacks-deployment", "stacks-deployment-log"):
         assert client.get(reverse(name, args=[dep.code])).status_code == 404
@@ -104,6 +105,7 @@ def test_admin_actions_make_deployments(admin_client, admin_user, site):
 
 def test_admin_shows_the_log(admin_client, site, alice):
     dep = Deployment.objects.create(resource=site, owner=alice, action="update",
-                                    stack_name=site.stack_name, log="<b>engine said</b>")
+                                    stack_name=site.stack_name)
+    append_log(dep.pk, "<b>engine said</b>")
     page = admin_client.get(reverse("admin:stacks_deployment_change", args=[dep.pk]))
     assert "&lt;b&gt;engine said&lt;/b&gt;" in page.content.decode()

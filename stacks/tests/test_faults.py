@@ -74,7 +74,7 @@ def test_redis_down_then_back_loses_nothing_and_runs_nothing_twice(
     for site in Site.objects.all():
         assert site.status == Status.LIVE
         deployment = site.deployments.get()
-        assert deployment.log.count("requested by alice; started") == 1
+        assert deployment.full_log().count("requested by alice; started") == 1
 
 
 def test_two_workers_on_one_deployment_run_it_once(alice_client, origin):
@@ -97,7 +97,7 @@ def test_two_workers_on_one_deployment_run_it_once(alice_client, origin):
     deployment.refresh_from_db()
     assert deployment.status == "succeeded"
     assert sorted(results, key=str) == [None, "succeeded"]  # one ran it, one found it taken
-    assert deployment.log.count("requested by alice; started") == 1
+    assert deployment.full_log().count("requested by alice; started") == 1
 
 
 def test_engine_failing_mid_update_keeps_the_log_and_retry_works(
@@ -115,7 +115,7 @@ def test_engine_failing_mid_update_keeps_the_log_and_retry_works(
     site.refresh_from_db()
     update = site.deployments.first()
     assert site.status == Status.FAILED and update.status == "failed"
-    assert "Updating (" in update.log and update.error in site.last_error
+    assert "Updating (" in update.full_log() and update.error in site.last_error
     site_dir.unlink()
     alice_client.post(reverse("sites-retry", args=[site.code]))
     run_jobs()

@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from sites.models import Site
+from stacks.logwriter import append_log
 from stacks.models import Deployment, Status
 from vms.models import VirtualMachine
 
@@ -38,7 +39,8 @@ def alices_things(alice):
                                        ssh_public_key=f"ssh-ed25519 AAAA {SECRET}",
                                        allowed_cidr="127.0.0.1/32", status=Status.LIVE)
     dep = Deployment.objects.create(resource=site, owner=alice, action="update",
-                                    stack_name=site.stack_name, log=SECRET, status="running")
+                                    stack_name=site.stack_name, status="running")
+    append_log(dep.pk, SECRET)
     return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code}
 
 

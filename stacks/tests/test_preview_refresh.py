@@ -15,7 +15,7 @@ def test_preview_shows_the_change_then_apply_deploys_it(alice_client, live_site,
                                  {"source": "html", "html": "<p>two</p>", "preview": "1"})
     run_jobs()
     preview = live_site.deployments.first()
-    assert preview.action == "preview" and preview.status == "succeeded", preview.log
+    assert preview.action == "preview" and preview.status == "succeeded", preview.full_log()
     assert preview.summary["changes"] == {"update": 1, "same": 1}
     assert fetch(live_site.website_url) == "<p>one</p>"  # nothing changed yet
     page = alice_client.get(response.url).content.decode()

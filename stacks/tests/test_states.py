@@ -110,7 +110,7 @@ def test_an_internal_error_keeps_the_traceback_out_of_the_users_log(site, alice,
     assert deployment.status == State.FAILED
     assert "Internal error (ZeroDivisionError)" in deployment.error
     assert str(deployment.code) in deployment.error
-    for text in (deployment.log, deployment.error):
+    for text in (deployment.full_log(), deployment.error):
         assert "Traceback" not in text and "/srv/herocool" not in text
 
 

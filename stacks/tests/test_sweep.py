@@ -49,7 +49,7 @@ def test_a_killed_worker_is_failed_and_unlocked_by_the_sweep_then_retry_works(
     wait_for(failed_and_unlocked, timeout=3 * 1 + 2 * SWEEP + 10)
     print(f"failed and unlocked {time.monotonic() - killed:.1f} s after the kill")
     assert "worker running this deployment stopped" in deployment.error
-    assert deployment.log.startswith("Create of")  # the partial log is kept
+    assert deployment.full_log().startswith("Create of")  # the partial log is kept
     site.refresh_from_db()
     assert site.status == Status.FAILED
     alice_client.post(reverse("sites-retry", args=[site.code]))

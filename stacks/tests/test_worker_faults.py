@@ -73,7 +73,7 @@ def test_killed_worker_then_recover_stuck_then_retry(alice_client, slow_worker, 
     deployment.refresh_from_db()
     assert deployment.status == "failed" and "worker running this deployment stopped" in (
         deployment.error)
-    assert deployment.log.startswith("Create of")  # the partial log survived the kill
+    assert deployment.full_log().startswith("Create of")  # the partial log survived the kill
     assert not lock_files(settings, site)
     site.refresh_from_db()
     assert site.status == Status.FAILED
@@ -88,7 +88,7 @@ def test_cancel_a_running_deployment(alice_client, alice, slow_worker, settings,
     def unlocked():
         """the follow-up job to unlock the stack"""
         deployment.refresh_from_db()
-        return "the stack was unlocked" in deployment.log
+        return "the stack was unlocked" in deployment.full_log()
 
     wait_for(unlocked)
     assert deployment.status == "cancelled" and deployment.cancelled_by == alice

@@ -48,7 +48,7 @@ def test_create_ssh_update_key_delete(alice_client, fresh_keys, run_jobs, settin
     vm = VirtualMachine.objects.get(name="dev")
     run_jobs()
     vm.refresh_from_db()
-    assert vm.status == Status.LIVE, vm.last_error + vm.deployments.get().log[-2000:]
+    assert vm.status == Status.LIVE, vm.last_error + vm.deployments.get().full_log()[-2000:]
     port = vm.outputs["ssh_port"]
     assert vm.ssh_command == f"ssh -p {port} herocool@127.0.0.1"
     done = ssh(old_key, port)

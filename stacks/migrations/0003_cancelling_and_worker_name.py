@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('stacks', '0001_initial'),
+        ('stacks', '0002_deployment_log_chunks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
