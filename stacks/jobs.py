@@ -5,6 +5,8 @@ import os
 from django.db import transaction
 from rq import get_current_job
 
+from herocool_project import logcontext
+
 from . import engine, sweep
 from .logwriter import LogWriter
 from .models import Deployment, PrepareError, Status
@@ -32,7 +34,8 @@ def run_deployment(deployment_id):
                             worker_pid=os.getpid()):
         return None
     deployment = Deployment.objects.select_related("requested_by").get(pk=deployment_id)
-    return DeploymentRunner(deployment).run()
+    with logcontext.bind(deployment=deployment.code, user=deployment.owner_id):
+        return DeploymentRunner(deployment).run()
 
 
 class DeploymentRunner:
