@@ -121,6 +121,7 @@ def unlock_stack(deployment_id, wait_seconds=60):
     wait_until_job_gone(str(deployment.code), wait_seconds)
     resource = deployment.resource
     engine.cancel(resource.pulumi_project, resource.stack_name)
+    resource.release_untracked()
     append_log(deployment_id, "Stack unlocked after the job stopped.\n")
 
 

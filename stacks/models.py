@@ -103,6 +103,9 @@ class StackResource(models.Model):
     def prepare(self, deployment):
         """Work a job does before running the engine (e.g. fetching content)."""
 
+    def release_untracked(self):
+        """After a job was stopped: stop anything it started that the stack does not record."""
+
     def mark_failed(self, error):
         self.status, self.last_error = Status.FAILED, error
         self.save(update_fields=["status", "last_error", "updated"])

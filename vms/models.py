@@ -70,6 +70,15 @@ class VirtualMachine(StackResource):
         if outputs.get("ami_id") and not self.ami_id:
             self.ami_id = outputs["ami_id"]
 
+    def release_untracked(self):
+        """After a job was stopped: stop the local guest its create booted if the stack
+        does not record it (the provider's own watch normally did it already)."""
+        if self.target != "local":
+            return None
+        from .reaper import release_untracked_guest  # the reaper imports this module
+
+        return release_untracked_guest(self)
+
     def outcome(self, outputs):
         if outputs.get("state") == "stopped":
             return Status.FAILED, ("The machine is not running (the host rebooted or the "
