@@ -47,9 +47,11 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     image = _prepare_disk(vm, image)
     write_private(vm / "authorized_keys", authorized_key.strip() + "\n")
     _remove(vm / "qemu.pid")
+    # Made here: QEMU opens it after daemonising, and then its umask is its own (027).
+    write_private(vm / "console.log", "")
     cmd = _command(vm, image, ssh_port, memory_mb, vcpus)
     with open(vm / "qemu.log", "w", opener=private_opener) as log:
-        # umask: the files QEMU itself creates (console.log, qemu.pid, qmp.sock).
+        # umask: for what QEMU creates before it daemonises.
         result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, timeout=LAUNCH_TIMEOUT,
                                 start_new_session=True, umask=PRIVATE_UMASK)
