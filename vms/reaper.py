@@ -26,6 +26,7 @@ from .models import VirtualMachine
 log = logging.getLogger(__name__)
 # A job stopped by a cancel is gone although its deployment may still read `cancelling`.
 JOB_RUNNING = (Deployment.State.QUEUED, Deployment.State.RUNNING)
+GUEST_FILES = (owner.OWNER_FILE, "disk.qcow2", "qemu.pid", "image.json")
 
 
 def reap_orphan_guests(dry_run=False):
@@ -52,9 +53,14 @@ def _guests(root):
     under root (even one whose directory is gone)."""
     if not root.is_dir():
         return {}
-    found = {path: None for path in root.resolve().iterdir() if path.is_dir()}
+    found = {path: None for path in root.resolve().iterdir() if _is_guest_dir(path)}
     found.update(owner.running_guests(root))
     return found
+
+
+def _is_guest_dir(path):
+    # Only what a guest's start leaves: anything else under the root is not ours to remove.
+    return path.is_dir() and any((path / name).exists() for name in GUEST_FILES)
 
 
 def _suspects(guests):

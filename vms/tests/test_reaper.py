@@ -135,11 +135,14 @@ def test_reaper_asks_the_engine_nothing_when_no_guest_is_suspect(
     failed = make_vm("failed", Status.FAILED)  # a stopped leftover: a retry replaces it
     for vm in (live, failed):
         (vms_root / vm.stack_name).mkdir()
+        (vms_root / vm.stack_name / "disk.qcow2").write_bytes(b"")
+    (vms_root / "lost+found").mkdir()  # not a guest's: never removed
     with mock.patch.object(engine, "outputs", autospec=True) as outputs, \
             django_assert_max_num_queries(3):
         assert reaper.reap_orphan_guests() == []
     outputs.assert_not_called()
     assert all((vms_root / vm.stack_name).exists() for vm in (live, failed))
+    assert (vms_root / "lost+found").exists()
 
 
 @pytest.mark.django_db
