@@ -91,6 +91,21 @@ class VirtualMachine(StackResource):
                     "smaller type, try later, or ask the operator.")
         return ""
 
+    def release_untracked(self):
+        """After a job was stopped: stop the local guest its create booted if the stack
+        does not record it (the provider's own watch normally did it already)."""
+        if self.target != "local":
+            return None
+        from .reaper import release_untracked_guest  # the reaper imports this module
+
+        return release_untracked_guest(self)
+
+    @classmethod
+    def reap_untracked(cls):
+        from .reaper import reap_orphan_guests
+
+        return [f"{vm_dir}: {reason}" for vm_dir, reason in reap_orphan_guests()]
+
     def outcome(self, outputs):
         if outputs.get("state") == "stopped":
             return Status.FAILED, ("The machine is not running (the host rebooted or the "

@@ -2,9 +2,13 @@
 
 vm_dir holds disk.qcow2 (an overlay on the shared image), image.json (which image
 the disk was made from), authorized_keys (handed to the guest through fw_cfg),
-console.log, qemu.log, qemu.pid and qmp.sock. QEMU daemonizes in a session of its
-own, so the process that started it (an RQ worker, Pulumi's provider plugin) may
-exit without taking the VM down.
+console.log, qemu.log, qemu.pid, qmp.sock and owner.json (see owner.py). QEMU
+daemonizes in a session of its own, so the process that started it (an RQ worker,
+Pulumi's provider plugin) may exit without taking the VM down: whoever starts one
+records its owner first, so that cancel, destroy and the sweep can find and stop it.
+
+Everything here is private to the platform's user (0700 directory, 0600 files),
+whatever the process umask: the disk holds the guest's host keys and the user's files.
 """
 import json
 import os
@@ -17,6 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from .files import PRIVATE_UMASK, make_private_dir, private_opener, write_private
 from .image import FW_CFG_KEY_NAME, ImagePaths
 
 QEMU = "qemu-system-x86_64"
@@ -36,19 +41,20 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     The disk of an existing VM keeps the image it was made from: its kernel must
     match the modules inside that disk, whatever image is newest now.
     """
-    vm = _resolve(vm_dir)
-    vm.mkdir(parents=True, exist_ok=True)
+    vm = make_private_dir(vm_dir)
     if is_running(vm):
         raise VmError(f"{vm} is already running")
     image = _prepare_disk(vm, image)
-    keys = vm / "authorized_keys"
-    keys.write_text(authorized_key.strip() + "\n")
+    write_private(vm / "authorized_keys", authorized_key.strip() + "\n")
     _remove(vm / "qemu.pid")
+    # Made here: QEMU opens it after daemonising, and then its umask is its own (027).
+    write_private(vm / "console.log", "")
     cmd = _command(vm, image, ssh_port, memory_mb, vcpus)
-    with open(vm / "qemu.log", "w") as log:
+    with open(vm / "qemu.log", "w", opener=private_opener) as log:
+        # umask: for what QEMU creates before it daemonises.
         result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, timeout=LAUNCH_TIMEOUT,
-                                start_new_session=True)
+                                start_new_session=True, umask=PRIVATE_UMASK)
     if result.returncode != 0:
         raise VmError(f"QEMU did not start: {_tail(vm / 'qemu.log')}")
     pid = _read_pid(vm)
@@ -60,11 +66,13 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
 def _prepare_disk(vm, image):
     disk, record = vm / "disk.qcow2", vm / "image.json"
     if disk.exists():
+        os.chmod(disk, 0o600)  # a disk made before its files were private
         return ImagePaths(**json.loads(record.read_text()))
-    record.write_text(json.dumps(asdict(image)))
+    write_private(record, json.dumps(asdict(image)))
     tmp = vm / "disk.qcow2.tmp"
     _run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.rootfs,
           str(tmp)])
+    os.chmod(tmp, 0o600)
     os.replace(tmp, disk)  # a half-made overlay never looks like a real disk
     return image
 
@@ -134,7 +142,7 @@ def _probe_kvm(kernel) -> bool:
            "-append", "console=ttyS0 panic=-1", "-serial", f"file:{log}"]
     try:
         subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=PROBE_TIMEOUT)
+                       timeout=PROBE_TIMEOUT, umask=PRIVATE_UMASK)
         return "Kernel panic" in log.read_text(errors="replace")
     except (subprocess.TimeoutExpired, OSError):
         return False
@@ -228,11 +236,30 @@ def _qmp_reply_ok(reader) -> bool:
     return False
 
 
+def kill(vm_dir, timeout: float = 20, *, pid=None) -> None:
+    """End QEMU at once (SIGTERM, then SIGKILL): for a guest whose disk goes anyway.
+    `pid` (found in /proc) ends a QEMU whose pid file is gone."""
+    vm = _resolve(vm_dir)
+    pid = pid or _read_pid(vm)
+    if pid is None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout * 0.5), (signal.SIGKILL, timeout * 0.5)):
+        if not _pid_alive(pid, vm):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if _wait_gone(pid, vm, wait):
+            return
+    raise VmError(f"QEMU pid {pid} did not exit")
+
+
 def destroy(vm_dir) -> None:
-    """Stop the VM and delete its disk and directory."""
+    """End the VM and delete its disk and directory (no clean shutdown: the disk goes)."""
     vm = _resolve(vm_dir)
     if vm.exists():
-        stop(vm)
+        kill(vm)
         shutil.rmtree(vm)
 
 
@@ -279,7 +306,8 @@ def _ssh_banner(port) -> bool:
 
 
 def _run(cmd, timeout=120):
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                            umask=PRIVATE_UMASK)
     if result.returncode != 0:
         raise VmError(f"{' '.join(cmd)} failed: {(result.stdout + result.stderr)[-2000:]}")
     return result.stdout

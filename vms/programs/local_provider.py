@@ -11,8 +11,10 @@ from pulumi import Output
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult
 from pulumi.dynamic import ReadResult, Resource, ResourceProvider, UpdateResult
 
-from vms.localvm import qemu
+from vms.localvm import owner, qemu
 from vms.localvm.image import USER, ensure_image
+
+from . import engine_watch
 
 BOOT_TIMEOUT = 600  # software emulation (no KVM) takes much longer than KVM to boot
 PORT_TRIES = 3
@@ -39,12 +41,15 @@ def _boot(props, port):
     """Start the VM on `port` (or on another free one if that is taken); return the port."""
     image = ensure_image(props["image_cache"])
     vm_dir = _vm_dir(props)
+    owner.record(qemu.make_private_dir(vm_dir), props["stack_name"])  # before it runs
     for attempt in range(PORT_TRIES):
         if attempt or not qemu.port_is_free(port):
             port = qemu.free_port()
         try:
-            qemu.start(vm_dir, image, ssh_port=port, authorized_key=props["authorized_key"],
-                       memory_mb=int(props["memory_mb"]), vcpus=int(props["vcpus"]))
+            with engine_watch.launching():
+                qemu.start(vm_dir, image, ssh_port=port,
+                           authorized_key=props["authorized_key"],
+                           memory_mb=int(props["memory_mb"]), vcpus=int(props["vcpus"]))
             break
         except qemu.VmError as exc:
             # Another process may grab a port between our check and QEMU's bind.
@@ -59,7 +64,10 @@ def _boot(props, port):
 
 
 class LocalVmProvider(ResourceProvider):
+    # Each entry point first makes sure this process goes when its engine does.
+
     def check(self, _olds, news):
+        engine_watch.watch()
         failures = []
         for key in ("memory_mb", "vcpus"):
             try:
@@ -76,16 +84,19 @@ class LocalVmProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props):
+        engine_watch.watch()
         vm_dir = _vm_dir(props)
-        qemu.destroy(vm_dir)  # a leftover of a failed earlier create, never a managed VM
-        try:
-            port = _boot(props, qemu.free_port())
-        except BaseException:
-            qemu.destroy(vm_dir)  # create is all or nothing
-            raise
+        with engine_watch.creating(vm_dir):
+            qemu.destroy(vm_dir)  # a leftover of a failed earlier create, never a managed VM
+            try:
+                port = _boot(props, qemu.free_port())
+            except BaseException:
+                qemu.destroy(vm_dir)  # create is all or nothing
+                raise
         return CreateResult(id_=props["stack_name"], outs=_outs(props, port, "running"))
 
     def diff(self, _id, olds, news):
+        engine_watch.watch()
         replaces = [k for k in REPLACE_ON if olds.get(k) != news.get(k)]
         changed = [k for k in INPUTS if _differs(olds.get(k), news.get(k))]
         # A VM that is down (host reboot, crash) is drift that `up` should repair.
@@ -94,6 +105,7 @@ class LocalVmProvider(ResourceProvider):
                           delete_before_replace=True)
 
     def update(self, _id, olds, news):
+        engine_watch.watch()
         vm_dir = _vm_dir(news)
         port = int(olds["ssh_port"])
         restart = any(_differs(olds.get(k), news.get(k)) for k in RESTART_ON)
@@ -103,10 +115,12 @@ class LocalVmProvider(ResourceProvider):
         return UpdateResult(outs=_outs(news, port, "running"))
 
     def delete(self, _id, props):
+        engine_watch.watch()
         qemu.destroy(_vm_dir(props))
 
     def read(self, id_, props):
         """What really runs: a VM whose QEMU is gone reads as stopped, not running."""
+        engine_watch.watch()
         vm_dir = _vm_dir(props)
         if not os.path.exists(os.path.join(vm_dir, "disk.qcow2")):
             return ReadResult(id_=None, outs={})

@@ -1,14 +1,17 @@
 """A machine's whole life on the local target: the real engine, a real RQ worker, a real
 QEMU guest reached over SSH."""
+import os
 import socket
 import subprocess
 
 import pytest
 from django.urls import reverse
 
-from vms.localvm import qemu
+from vms.localvm import owner, qemu
 from vms.models import VirtualMachine
 from stacks.models import Status
+
+from .guests import providers_under, still_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -71,6 +74,9 @@ def test_create_ssh_update_key_delete(alice_client, fresh_keys, run_jobs, settin
     assert vm.status == Status.DELETED
     assert not qemu.is_running(vm_dir) and not vm_dir.exists()
     assert port_is_closed(port)
+    # Nothing else left running: no guest under the root, no provider process.
+    assert owner.running_guests(settings.VMS_ROOT) == {}
+    assert still_alive(providers_under(os.getpid()), timeout=10) == []
 
 
 def test_refresh_sees_a_machine_that_died(alice_client, fresh_keys, run_jobs, settings,
