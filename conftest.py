@@ -22,6 +22,17 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """In-process pages name static files as Django's test server serves them (from the
+    source folders); the hashed, compressed files of production are tested through the
+    real web server (e2e/test_production.py)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _own_pulumi_backend(settings, tmp_path):
     """Each test gets a backend of its own: database rows and stacks start empty together."""
     settings.PULUMI_BACKEND_URL = (tmp_path / "pulumi-state").as_uri()
@@ -66,13 +77,14 @@ def queue():
 
 @pytest.fixture
 def run_jobs(queue):
-    """Run every queued job with a real (non-forking) RQ worker; returns how many ran."""
+    """Run every queued job with a real (non-forking) RQ worker, under the rules of ours
+    (JSON, our functions only: stacks/rqworker.py); returns how many ran."""
 
-    from rq import SimpleWorker
+    from stacks.rqworker import HerocoolSimpleWorker
 
     def run():
         before = queue.count
-        worker = SimpleWorker([queue], connection=queue.connection)
+        worker = HerocoolSimpleWorker([queue], connection=queue.connection)
         worker.work(burst=True)
         return before
 

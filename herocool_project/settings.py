@@ -7,13 +7,13 @@ under the data directory, Redis on localhost, the `local` target. Production
 import os
 from pathlib import Path
 
-from .env import database_from_url, envbool, envint, envsecret
+from .env import database_from_url, envbool, envint, envsecret, private_dir, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
+DATA_DIR = private_dir(Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve())
 
 PRODUCTION = envbool("HEROCOOL_PRODUCTION", "False")
-DEBUG = envbool("DEBUG", str(not PRODUCTION))
+DEBUG = envbool("DEBUG", "False")  # only when asked for: debug pages show settings
 SECRET_KEY = envsecret("SECRET_KEY", keep_in=DATA_DIR / "secret_key", required=PRODUCTION)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -104,11 +104,29 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- queue ---------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis needs a password: REDIS_URL carries it, else it is built for the Redis that
+# `make run` starts (password from REDIS_PASSWORD(_FILE) or generated into the data dir).
+REDIS_URL = redis_url(DATA_DIR)
 # RQ kills a job's process group at its timeout, leaving a locked stack behind:
 # deployments get a long one, and recover_stuck unlocks what a killed job left.
 DEPLOYMENT_JOB_TIMEOUT = envint("HEROCOOL_DEPLOYMENT_TIMEOUT", 3600)
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT}}
+# JSON, never pickle: loading a pickle runs code, and a job put in Redis by anyone who
+# reaches it must not be able to carry any.
+RQ_SERIALIZER = "rq.serializers.JSONSerializer"
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT,
+                         "SERIALIZER": RQ_SERIALIZER}}
+
+# --- host: queue auth, static files, processes ---------------------------------------
+# The worker runs only these functions (stacks/rqworker.py refuses and logs any other).
+HEROCOOL_JOB_FUNCTIONS = ("stacks.jobs.run_deployment", "stacks.jobs.unlock_stack")
+RQ = {"WORKER_CLASS": "stacks.rqworker.HerocoolWorker"}
+# Hashed, compressed static files served by whitenoise from the web process.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- Pulumi --------------------------------------------------------------------------
 HEROCOOL_TARGET = os.environ.get("HEROCOOL_TARGET", "local")

@@ -132,7 +132,7 @@ def job_is_gone(job_id):
 
     queue = django_rq.get_queue("default")
     try:
-        job = Job.fetch(job_id, connection=queue.connection)
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
     except NoSuchJobError:
         return True
     if job.get_status() != JobStatus.STARTED:

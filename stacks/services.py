@@ -161,9 +161,10 @@ def _stop_job(deployment, was):
     job_id = str(deployment.code)
     try:
         if was == "queued":
-            Job.fetch(job_id, connection=queue.connection).cancel()
+            Job.fetch(job_id, connection=queue.connection,
+                      serializer=queue.serializer).cancel()
             return
-        send_stop_job_command(queue.connection, job_id)
+        send_stop_job_command(queue.connection, job_id, serializer=queue.serializer)
     except (NoSuchJobError, InvalidJobOperation):
         log.info("job %s was not running any more", job_id)
     except Exception:  # noqa: BLE001 - Redis down: recover_stuck cleans up later
