@@ -34,6 +34,8 @@ if [ "${HEROCOOL_SETUP_TEST:-}" = 1 ]; then
   apt_install chromium:chromium
 fi
 
+# No umask 077 here: the code, .venv and static files must stay readable by the
+# account the platform runs as; run.sh makes what the platform writes private.
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv
@@ -48,7 +50,27 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh >/dev/null
+pulumi_bin=$(PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh)
+
+if [ "$(id -u)" = 0 ]; then
+  # `make run` as root runs the platform as this unprivileged account (scripts/run.sh);
+  # in group kvm so that its QEMU guests may use /dev/kvm.
+  if ! id herocool >/dev/null 2>&1; then
+    log "creating the system user herocool"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin herocool
+  fi
+  getent group kvm >/dev/null && usermod -a -G kvm herocool
+  # The CLI lives under root's home, which herocool cannot enter: a root-owned copy
+  # it can run but not change (run.sh points HEROCOOL_PULUMI_ROOT at it).
+  service_root=$(bash scripts/service_pulumi_root.sh)
+  if ! cmp -s "$pulumi_bin/pulumi" "$service_root/bin/pulumi"; then
+    log "copying the Pulumi CLI to $service_root for the herocool account"
+    rm -rf "$service_root.new" && install -d -m 755 "$service_root.new/bin"
+    cp -L "$pulumi_bin"/* "$service_root.new/bin/" && chmod -R a+rX "$service_root.new"
+    rm -rf "$service_root" && mv "$service_root.new" "$service_root"
+  fi
+fi
 
 if [ ! -f static/vendor/bootstrap.min.css ]; then
   log "installing front-end assets from the npm registry"
