@@ -23,21 +23,22 @@ DEPLOY_A_SITE = textwrap.dedent("""
     assert response.status_code == 302, response.status_code
 """)
 MAKE_A_VM_DISK = textwrap.dedent("""
-    import subprocess, sys
+    import os
     from pathlib import Path
     from vms.localvm import qemu
     from vms.localvm.image import ImagePaths
-    base = Path(sys.argv[-2])
-    qemu._prepare_disk(Path(sys.argv[-1]), ImagePaths(rootfs=str(base), kernel="", initrd=""))
+    vm = Path(os.environ["TEST_VM_DIR"])
+    vm.mkdir(parents=True)
+    qemu._prepare_disk(vm, ImagePaths(rootfs=os.environ["TEST_BASE"], kernel="", initrd=""))
 """)
 
 
-def manage(data, *args):
+def manage(data, *args, **extra_env):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE",
                         "PULUMI_BACKEND_URL", "PULUMI_HOME", "HEROCOOL_SITES_ROOT",
                         "HEROCOOL_VMS_ROOT", "REDIS_PASSWORD", "REDIS_PASSWORD_FILE")}
-    env.update(HEROCOOL_DATA_DIR=str(data), ALLOWED_HOSTS="testserver")
+    env.update(HEROCOOL_DATA_DIR=str(data), ALLOWED_HOSTS="testserver", **extra_env)
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -65,7 +66,8 @@ def deployed(tmp_path_factory):
     manage(data, "rqworker", "default", "--burst")
     base = data.parent / "base.raw"
     base.write_bytes(b"\0" * 65536)
-    manage(data, "shell", "-c", MAKE_A_VM_DISK, str(base), str(data / "vms" / "vm-1"))
+    manage(data, "shell", "-c", MAKE_A_VM_DISK, TEST_BASE=str(base),
+           TEST_VM_DIR=str(data / "vms" / "vm-1"))
     queue.empty()
     return data
 
