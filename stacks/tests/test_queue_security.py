@@ -91,7 +91,7 @@ def test_settings_build_redis_url_with_the_password_kept_in_the_data_dir(tmp_pat
         env={**{k: v for k, v in os.environ.items() if not k.startswith("REDIS_")},
              "HEROCOOL_DATA_DIR": str(tmp_path / "data"), "HEROCOOL_REDIS_PORT": "6390"})
     password = (tmp_path / "data" / "redis_password").read_text().strip()
-    assert done.stdout.strip() == f"redis://:{password}@127.0.0.1:6390/0", done.stderr
+    assert done.stdout.splitlines()[-1] == f"redis://:{password}@127.0.0.1:6390/0", done.stderr
 
 
 # --- the worker runs only our jobs ---------------------------------------------------
@@ -166,6 +166,6 @@ def test_the_scheduler_enqueues_json_jobs_the_worker_accepts(queue):
     scheduler = JSONCronScheduler()
     cron_job = scheduler.register(unlock_stack, "default", args=(0,), interval=60)
     job = _enqueue_cron_job(cron_job)
-    raw = queue.connection.hget(job.key, "data")
-    assert JSONSerializer.loads(raw)[0] == "stacks.jobs.unlock_stack"
+    stored = Job.fetch(job.id, connection=queue.connection, serializer=JSONSerializer)
+    assert (stored.func_name, list(stored.args)) == ("stacks.jobs.unlock_stack", [0])
     assert job.id in queue.job_ids
