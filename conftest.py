@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ def _plain_static_files(settings):
     """In-process pages name static files as Django's test server serves them (from the
     source folders); the hashed, compressed files of production are tested through the
     real web server (e2e/test_production.py)."""
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise looks there
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
