@@ -77,8 +77,8 @@ def test_nothing_the_platform_writes_is_open_to_other_accounts(deployed):
     published = list((deployed / "sites").rglob("index.html"))
     assert [p.read_text() for p in published] == ["<p>only for the origin</p>"]
     written = {p.relative_to(deployed).parts[0] for p in deployed.rglob("*")}
-    assert {"herocool.sqlite3", "secret_key", "pulumi_passphrase", "redis_password",
-            "pulumi-state", "sites", "vms"} <= written, written
+    assert {"herocool.sqlite3", "secret_key", "pulumi_passphrase", "pulumi-state",
+            "sites", "vms"} <= written, written  # Redis's files: e2e/test_production.py
     assert (deployed / "vms" / "vm-1" / "disk.qcow2").exists()
     assert open_to_others(deployed) == []
 
@@ -90,7 +90,7 @@ def test_another_account_cannot_read_the_database_secrets_state_or_sites(deploye
     for folder in [deployed, *[p for p in deployed.rglob("*") if p.is_dir()]]:
         folder.chmod(folder.stat().st_mode | stat.S_IXOTH)
     targets = [deployed / "herocool.sqlite3", deployed / "secret_key",
-               deployed / "pulumi_passphrase", deployed / "redis_password",
+               deployed / "pulumi_passphrase",
                deployed / "vms" / "vm-1" / "disk.qcow2",
                *(deployed / "sites").rglob("index.html"),
                *(deployed / "pulumi-state").rglob("*.json")]

@@ -165,3 +165,8 @@ def test_ctrl_c_stops_every_process(launched):
         time.sleep(0.5)
     assert processes_of(data) == {}
     assert answers(f"{base}/login/") is None
+    # What all of it wrote (Redis's files, the database, state, the site) is private.
+    assert (data / "redis" / "appendonlydir").exists() and (data / "sites").exists()
+    open_to_others = [f"{oct(p.stat().st_mode & 0o777)} {p}" for p in [data, *data.rglob("*")]
+                      if not p.is_symlink() and p.stat().st_mode & 0o077]
+    assert open_to_others == []
