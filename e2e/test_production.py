@@ -23,10 +23,13 @@ from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from .steps import sign_up, status_of, watch_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
-HASHED_STATIC = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js)$")
+HASHED_STATIC = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js|svg)$")
 LEFT_OUT = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE",
             "PULUMI_BACKEND_URL", "PULUMI_HOME", "HEROCOOL_SITES_ROOT", "HEROCOOL_VMS_ROOT",
             "HEROCOOL_SITES_URL_TEMPLATE", "HEROCOOL_PULUMI_ROOT", "DEBUG")
+
+
+REDIS_PORTS = {}  # data dir → the port of the Redis run.sh starts for it
 
 
 def free_port():
@@ -44,7 +47,9 @@ def answers(url):
 
 
 def processes_of(data_dir):
-    """pid → (uid, command line) of every process started for this data dir."""
+    """pid → (uid, command line) of every process started for this data dir (Redis
+    writes its title over its environment, so it is known by its config's port)."""
+    redis_title = f"127.0.0.1:{REDIS_PORTS.get(str(data_dir))}"
     found = {}
     for proc in Path("/proc").iterdir():
         try:
@@ -53,7 +58,8 @@ def processes_of(data_dir):
             uid = proc.stat().st_uid
         except (OSError, ValueError):
             continue
-        if f"HEROCOOL_DATA_DIR={data_dir}\0".encode() in environ + b"\0":
+        if (f"HEROCOOL_DATA_DIR={data_dir}\0".encode() in environ + b"\0"
+                or cmdline.startswith("redis-server") and redis_title in cmdline):
             found[int(proc.name)] = (uid, cmdline)
     return found
 
@@ -62,10 +68,13 @@ def processes_of(data_dir):
 def launched():
     """scripts/run.sh in a session of its own; yields (base URL, data dir, Popen)."""
     data = Path(tempfile.mkdtemp(prefix="herocool-run-", dir="/tmp")) / "data"
+    data.parent.chmod(0o711)  # the herocool account must reach the data dir run.sh makes
     port = free_port()
+    REDIS_PORTS[str(data)] = free_port()
     env = {k: v for k, v in os.environ.items() if k not in LEFT_OUT}
     env.update(HEROCOOL_DATA_DIR=str(data), PORT=str(port), WEB_CONCURRENCY="2",
-               HEROCOOL_SITES_PORT=str(free_port()), HEROCOOL_REDIS_PORT=str(free_port()),
+               HEROCOOL_SITES_PORT=str(free_port()),
+               HEROCOOL_REDIS_PORT=str(REDIS_PORTS[str(data)]),
                HEROCOOL_PRODUCTION="True", SECURE_SSL_REDIRECT="False",
                SECRET_KEY=secrets.token_urlsafe(50),
                PULUMI_CONFIG_PASSPHRASE=secrets.token_urlsafe(20),
@@ -73,11 +82,12 @@ def launched():
     log = open(data.parent / "run.log", "w")
     proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://localhost:{port}"
+    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while answers(f"{base}/login/") != 200:
         if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail("run.sh did not serve: " + (data.parent / "run.log").read_text()[-3000:])
         time.sleep(0.5)
     yield base, data, proc
@@ -115,6 +125,7 @@ def test_signup_deploy_and_log_with_hashed_cached_static_files_and_no_console_er
         page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
                              "console.error('CSP violation: ' + e.violatedDirective))")
         page.on("response", lambda r: "/static/" in r.url and static.setdefault(r.url, r))
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
         try:
             sign_up(page, "erin")
             page.get_by_role("link", name="New site").click()

@@ -123,8 +123,12 @@ RQ = {"WORKER_CLASS": "stacks.rqworker.HerocoolWorker"}
 # Hashed, compressed static files served by whitenoise from the web process.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "herocool_project.storage.StaticFilesStorage",
+                    # Django chmods what it stores to 0644 unless told: private like the rest.
+                    "OPTIONS": {"file_permissions_mode": 0o600,
+                                "directory_permissions_mode": 0o700}},
 }
+FILE_UPLOAD_PERMISSIONS, FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o600, 0o700
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "whitenoise.middleware.WhiteNoiseMiddleware")
 

@@ -14,22 +14,31 @@ umask 077
 export HEROCOOL_DATA_DIR=${HEROCOOL_DATA_DIR:-$PWD/data}
 mkdir -p "$HEROCOOL_DATA_DIR"
 chmod -R go-rwx "$HEROCOOL_DATA_DIR"  # a data dir made before files were kept private
-py=.venv/bin/python
+# The Procfile's `python` is .venv's (or, as root, the herocool account's twin of it).
+venv_bin=$PWD/.venv/bin
 as_service=()
 if [ "$(id -u)" = 0 ]; then
+  [ -x /usr/local/lib/herocool/venv/bin/python ] && venv_bin=/usr/local/lib/herocool/venv/bin
   chown -R herocool: "$HEROCOOL_DATA_DIR"
   export HEROCOOL_PULUMI_ROOT=${HEROCOOL_PULUMI_ROOT:-$(bash scripts/service_pulumi_root.sh)}
+  if ! runuser -u herocool -- test -x "$HEROCOOL_DATA_DIR"; then
+    echo "run.sh: the herocool account cannot reach $HEROCOOL_DATA_DIR (a parent folder is closed)" >&2
+    exit 1
+  fi
   # HOME in the data dir: anything a tool caches under ~ stays private too.
-  as_service=(runuser -u herocool -- env HOME="$HEROCOOL_DATA_DIR")
+  # setpriv, not runuser: it becomes the account in place, leaving no root parent.
+  as_service=(setpriv --reuid=herocool --regid=herocool --init-groups --
+              env HOME="$HEROCOOL_DATA_DIR" USER=herocool LOGNAME=herocool)
 fi
+as_service+=(env PATH="$venv_bin:$PATH")
 
 processes=(web worker scheduler sites)
 if [ -z "${REDIS_URL:-}" ]; then
-  "${as_service[@]}" "$py" -m herocool_project.env redis-config "$HEROCOOL_DATA_DIR" >/dev/null
+  "${as_service[@]}" python -m herocool_project.env redis-config "$HEROCOOL_DATA_DIR" >/dev/null
   processes+=(redis)
 fi
 
-"${as_service[@]}" .venv/bin/honcho run bash -c "$(sed -n 's/^release: //p' Procfile)"
+"${as_service[@]}" python -m honcho run bash -c "$(sed -n 's/^release: //p' Procfile)"
 echo "Herocool: http://127.0.0.1:${PORT:-8000}/  (sites are served on port ${HEROCOOL_SITES_PORT:-8001})"
 # honcho numbers ports from -p in the Procfile's order: web, listed first, gets PORT.
-exec "${as_service[@]}" .venv/bin/honcho start -p "${PORT:-8000}" "${processes[@]}"
+exec "${as_service[@]}" python -m honcho start -p "${PORT:-8000}" "${processes[@]}"

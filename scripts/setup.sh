@@ -52,6 +52,32 @@ fi
 
 pulumi_bin=$(PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh)
 
+service_python_for_herocool() {
+  # The account must be able to run our Python. When .venv's interpreter lives where it
+  # cannot go (a pyenv build under /root, say), it gets a venv of its own made from the
+  # system's Python of the same version, reading the packages installed in .venv.
+  local venv=/usr/local/lib/herocool/venv site
+  if runuser -u herocool -- .venv/bin/python -c '' 2>/dev/null; then
+    rm -rf "$venv"
+    return 0
+  fi
+  local version system
+  version=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  system=$(command -v "/usr/bin/python$version" || true)
+  if [ -z "$system" ]; then
+    log "the herocool account cannot run .venv/bin/python and there is no /usr/bin/python$version"
+    return 1
+  fi
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  if [ ! -x "$venv/bin/python" ]; then
+    log "making $venv for the herocool account (system Python $version, .venv's packages)"
+    "$system" -m venv --without-pip "$venv"
+  fi
+  printf 'import site; site.addsitedir(%s)\n' "'$site'" \
+    >"$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/herocool.pth"
+  chmod -R a+rX "$venv"
+}
+
 if [ "$(id -u)" = 0 ]; then
   # `make run` as root runs the platform as this unprivileged account (scripts/run.sh);
   # in group kvm so that its QEMU guests may use /dev/kvm.
@@ -63,6 +89,7 @@ if [ "$(id -u)" = 0 ]; then
   getent group kvm >/dev/null && usermod -a -G kvm herocool
   # The CLI lives under root's home, which herocool cannot enter: a root-owned copy
   # it can run but not change (run.sh points HEROCOOL_PULUMI_ROOT at it).
+  service_python_for_herocool
   service_root=$(bash scripts/service_pulumi_root.sh)
   if ! cmp -s "$pulumi_bin/pulumi" "$service_root/bin/pulumi"; then
     log "copying the Pulumi CLI to $service_root for the herocool account"
