@@ -1,5 +1,9 @@
 """Static files as whitenoise serves them in production: hashed names, compressed."""
+import logging
+
 from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+log = logging.getLogger(__name__)
 
 
 class StaticFilesStorage(CompressedManifestStaticFilesStorage):
@@ -16,3 +20,12 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
             return convert(match)
 
         return converter
+
+    def stored_name(self, name):
+        # Without collectstatic (a process started by hand, a test's subprocess) a page
+        # must still render, the 503 page first of all: its plain name, and a warning.
+        try:
+            return super().stored_name(name)
+        except ValueError:
+            log.warning("static file %s was not collected: run collectstatic", name)
+            return name
