@@ -118,7 +118,7 @@ def server_command(kind, port, threads):
     if kind == "single":
         return [str(BENCH / "server.py"), "--port", str(port), "--threads", str(threads)]
     return [str(BASE / ".venv" / "bin" / "gunicorn"), "-c",
-            str(BASE / "herocool_project" / "gunicorn.py"), "--access-logfile", "",
+            str(BASE / "herocool_project" / "gunicorn.py"), "--access-logfile", "/dev/null",
             "herocool_project.wsgi"]
 
 
