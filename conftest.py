@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,18 @@ import hypothesis  # noqa: F401,E402
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """In-process pages name static files as Django's test server serves them (from the
+    source folders); the hashed, compressed files of production are tested through the
+    real web server (e2e/test_production.py)."""
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise looks there
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +79,14 @@ def queue():
 
 @pytest.fixture
 def run_jobs(queue):
-    """Run every queued job with a real (non-forking) RQ worker; returns how many ran."""
+    """Run every queued job with a real (non-forking) RQ worker, under the rules of ours
+    (JSON, our functions only: stacks/rqworker.py); returns how many ran."""
 
-    from rq import SimpleWorker
+    from stacks.rqworker import HerocoolSimpleWorker
 
     def run():
         before = queue.count
-        worker = SimpleWorker([queue], connection=queue.connection)
+        worker = HerocoolSimpleWorker([queue], connection=queue.connection)
         worker.work(burst=True)
         return before
 

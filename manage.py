@@ -5,6 +5,9 @@ import sys
 
 
 def main():
+    # Everything the platform writes (database, secrets, stacks, sites, VM disks, and
+    # what the processes it starts write) is readable by its own account only.
+    os.umask(0o077)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herocool_project.settings")
     from django.core.management import execute_from_command_line
 

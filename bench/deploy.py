@@ -53,7 +53,7 @@ def our_run(queue, user, i):
         status__in=[Status.PENDING, Status.PROVISIONING]).exists(), 300,
         what="the site to go live")
     site, dep = live_site(site)
-    job = Job.fetch(str(dep.code), connection=queue.connection)
+    job = Job.fetch(str(dep.code), connection=queue.connection, serializer=queue.serializer)
     enqueued = to_utc(job.enqueued_at)
     return {
         "enqueued_to_live_s": (site.updated - enqueued).total_seconds(),

@@ -1,5 +1,7 @@
-"""Phase 5: simulated users (threads, http.client) against bench/server.py on
-127.0.0.1, bounded in time and in cycles."""
+"""Phase 5: simulated users (threads, http.client) against the web tier on 127.0.0.1,
+bounded in time and in cycles: first the single-process server (bench/server.py), then
+the production one (gunicorn as the Procfile runs it), in the same run, each with users
+of its own."""
 import re
 import socket
 import threading
@@ -10,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
-from bench.common import (BENCH, PAGE_HTML, child_env, free_port, log, ms, pct,
+from bench.common import (BASE, BENCH, PAGE_HTML, child_env, free_port, log, ms, pct,
                           spawn_guarded, stop_process, wait_until)
 from bench.data import add_resources, empty_queue, numbered_users
 from bench.pages import logged_in
@@ -101,20 +103,30 @@ def load_user(port, cookie, deadline, index, rec):
             rec.step(browser, "site detail", "GET", urlsplit(location).path, 200)
 
 
-def session_cookies(count):
+def session_cookies(count, prefix="load"):
     """Users with 5 sites and 2 VMs each (a realistic start), logged in."""
     cookies = []
-    for user in numbered_users("load", count):
+    for user in numbered_users(prefix, count):
         add_resources(user, 5, 2)
         cookies.append(logged_in(user).cookies[settings.SESSION_COOKIE_NAME].value)
     return cookies
 
 
-def start_server(run_dir, port, threads):
+def server_command(kind, port, threads):
+    """bench/server.py (one process, a pool of threads), or gunicorn as the Procfile's
+    `web` runs it (WEB_CONCURRENCY workers, default 2 × CPUs + 1)."""
+    if kind == "single":
+        return [str(BENCH / "server.py"), "--port", str(port), "--threads", str(threads)]
+    return [str(BASE / ".venv" / "bin" / "gunicorn"), "-c",
+            str(BASE / "herocool_project" / "gunicorn.py"), "--access-logfile", "/dev/null",
+            "herocool_project.wsgi"]
+
+
+def start_server(run_dir, port, threads, kind="single"):
     env = child_env(HEROCOOL_QUOTA_SITES="1000000", HEROCOOL_QUOTA_LIVE_DEPLOYMENTS="1000000",
-                    HEROCOOL_RATE_CHANGES="1000000/60")
-    server = spawn_guarded([str(BENCH / "server.py"), "--port", str(port),
-                            "--threads", str(threads)], run_dir / "server.log", env)
+                    HEROCOOL_RATE_CHANGES="1000000/60", PORT=str(port))
+    server = spawn_guarded(server_command(kind, port, threads),
+                           run_dir / f"server-{kind}.log", env)
 
     def listening():
         try:
@@ -159,20 +171,23 @@ def summarise(rec, elapsed):
             "by_kind": by_kind}
 
 
-def bench_load(run_dir, users_count, seconds, threads):
+def bench_load(run_dir, users_count, seconds, threads, kind="single"):
     queue = empty_queue()
-    cookies = session_cookies(users_count)
+    prefix = "load" if kind == "single" else f"load{kind}"
+    cookies = session_cookies(users_count, prefix)
     port = free_port()
-    server = start_server(run_dir, port, threads)
+    server = start_server(run_dir, port, threads, kind)
     try:
         rec, elapsed = drive(port, cookies, seconds)
     finally:
         stop_process(server)
-    result = {"users": users_count, "threads": threads, **summarise(rec, elapsed),
-              "sites_created": Site.objects.filter(name__startswith="load-").count(),
+    result = {"server": kind, "users": users_count, "threads": threads,
+              **summarise(rec, elapsed),
+              "sites_created": Site.objects.filter(owner__username__startswith=f"{prefix}-",
+                                                   name__startswith="load-").count(),
               "jobs_enqueued": queue.count}
     queue.empty()
-    log(f"load: {result['requests']} requests in {elapsed:.0f}s ({result['rps']:.0f}/s), "
+    log(f"load ({kind}): {result['requests']} requests in {elapsed:.0f}s ({result['rps']:.0f}/s), "
         f"{result['errors']} errors, p95 {result['p95']:.0f} ms, "
         f"{result['sites_created']} sites created")
     return result

@@ -113,6 +113,9 @@ def phase_load(res, p, ctx):
 
     res["load"] = bench_load(ctx["run_dir"], p["load_users"], p["load_seconds"],
                              p["server_threads"])
+    # The production web tier (gunicorn, as the Procfile runs it), same run, same machine.
+    res["load_production"] = bench_load(ctx["run_dir"], p["load_users"], p["load_seconds"],
+                                        p["server_threads"], kind="production")
 
 
 # In this order, whatever the order of --phases.

@@ -26,6 +26,7 @@ export DEBUG=False ALLOWED_HOSTS="127.0.0.1,localhost,testserver"
 export HEROCOOL_BENCH_PG_VERSION="$("$pg_bin/postgres" --version)"
 export HEROCOOL_BENCH_REDIS_VERSION="$(redis-server --version)"
 mkdir -p "$HEROCOOL_DATA_DIR" "$TMPDIR"
-echo "bench: PostgreSQL at ${DATABASE_URL%%@*}@…, Redis at $REDIS_URL, data in $HEROCOOL_DATA_DIR" >&2
+echo "bench: PostgreSQL at ${DATABASE_URL%%@*}@…, Redis at ${REDIS_URL##*@}, data in $HEROCOOL_DATA_DIR" >&2
 .venv/bin/python manage.py migrate -v0
+.venv/bin/python manage.py collectstatic --noinput -v0  # the hashed files pages name
 .venv/bin/python bench/run.py "$@"

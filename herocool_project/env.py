@@ -2,7 +2,7 @@
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 
 def envbool(name, default="False"):
@@ -32,12 +32,75 @@ def envsecret(name, *, keep_in=None, required=False):
         return Path(os.environ[f"{name}_FILE"]).read_text().strip()
     if required or keep_in is None:
         raise ValueError(f"{name} (or {name}_FILE) must be set")
-    keep_in = Path(keep_in)
-    if not keep_in.exists():
-        keep_in.parent.mkdir(parents=True, exist_ok=True)
-        keep_in.write_text(secrets.token_urlsafe(48))
-        keep_in.chmod(0o600)
-    return keep_in.read_text().strip()
+    return kept_secret(keep_in)
+
+
+def kept_secret(path):
+    """The secret kept in `path`, generated (0600 from its first byte) when missing."""
+    path = Path(path)
+    if not path.exists():
+        private_dir(path.parent)
+        write_private_once(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def private_dir(path):
+    """Make `path` (and missing parents) a directory only its owner can enter."""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)  # made before Herocool kept its files private
+    return path
+
+
+def write_private_once(path, text):
+    """Create `path` with `text`, mode 0600 from the start; if another process got there
+    first, keep its file. Written aside, then linked into place: no reader ever sees a
+    partly written file, and a second writer never replaces the first one's secret."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def redis_url(data_dir):
+    """REDIS_URL as given, else the Redis `make run` starts: loopback, with the password
+    from REDIS_PASSWORD / REDIS_PASSWORD_FILE or the one generated into the data dir."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    port = envint("HEROCOOL_REDIS_PORT", 6379)
+    password = redis_password(data_dir)
+    return f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
+
+
+def redis_password(data_dir):
+    return envsecret("REDIS_PASSWORD", keep_in=Path(data_dir) / "redis_password")
+
+
+def write_redis_config(data_dir):
+    """The config of the Redis `make run` starts (the password is in it, never on a
+    command line, which every local account can read with `ps`); returns its path."""
+    redis_dir = private_dir(Path(data_dir) / "redis")
+    port = envint("HEROCOOL_REDIS_PORT", 6379)
+    password = redis_password(data_dir).replace("\\", "\\\\").replace('"', '\\"')
+    text = (f"port {port}\nbind 127.0.0.1\nprotected-mode yes\n"
+            f'requirepass "{password}"\n'
+            f'dir "{redis_dir}"\nsave 60 1\nappendonly yes\n')
+    conf = redis_dir / "redis.conf"
+    fd = os.open(conf.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(conf.with_suffix(".tmp"), conf)
+    return conf
 
 
 def _sqlite(path):
@@ -77,3 +140,12 @@ def physical_memory_mb():
     except OSError:
         pass
     return 0
+
+
+if __name__ == "__main__":  # scripts/run.sh: python -m herocool_project.env redis-config DIR
+    import sys
+
+    if sys.argv[1:2] != ["redis-config"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m herocool_project.env redis-config DATA_DIR")
+    os.umask(0o077)
+    print(write_redis_config(sys.argv[2]))

@@ -8,14 +8,15 @@ import ipaddress
 import os
 from pathlib import Path
 
-from .env import database_from_url, envbool, envint, envsecret, physical_memory_mb
+from .env import (database_from_url, envbool, envint, envsecret, physical_memory_mb,
+                  private_dir, redis_url)
 from .logcontext import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve()
+DATA_DIR = private_dir(Path(os.environ.get("HEROCOOL_DATA_DIR", BASE_DIR / "data")).resolve())
 
 PRODUCTION = envbool("HEROCOOL_PRODUCTION", "False")
-DEBUG = envbool("DEBUG", str(not PRODUCTION))
+DEBUG = envbool("DEBUG", "False")  # only when asked for: debug pages show settings
 SECRET_KEY = envsecret("SECRET_KEY", keep_in=DATA_DIR / "secret_key", required=PRODUCTION)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -106,18 +107,21 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- queue ---------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis needs a password: REDIS_URL carries it, else it is built for the Redis that
+# `make run` starts (password from REDIS_PASSWORD(_FILE) or generated into the data dir).
+REDIS_URL = redis_url(DATA_DIR)
 # RQ kills a job's process group at its timeout, leaving a locked stack behind:
 # deployments get a long one, and recover_stuck unlocks what a killed job left.
 DEPLOYMENT_JOB_TIMEOUT = envint("HEROCOOL_DEPLOYMENT_TIMEOUT", 3600)
+# JSON, never pickle: loading a pickle runs code, and a job put in Redis by anyone who
+# reaches it must not be able to carry any.
+RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT},
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": DEPLOYMENT_JOB_TIMEOUT,
+                "SERIALIZER": RQ_SERIALIZER},
     # The sweep and the release of cancelled jobs, never stuck behind deployments.
-    "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+    "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600, "SERIALIZER": RQ_SERIALIZER},
 }
-# Jobs are enqueued when our code says (services enqueue on commit themselves), not
-# deferred by django-rq to a commit the caller may not be in.
-RQ = {"COMMIT_MODE": "auto"}
 # Recovery with no operator (stacks/sweep.py, run by the scheduler every SWEEP_SECONDS):
 # a busy worker heartbeats every WORKER_HEARTBEAT seconds and is taken for dead after
 # three silent ones; a queued deployment is requeued once its job has been missing from
@@ -126,6 +130,28 @@ SWEEP_SECONDS = envint("HEROCOOL_SWEEP_SECONDS", 60)
 WORKER_HEARTBEAT = envint("HEROCOOL_WORKER_HEARTBEAT", 10)
 WORKER_DEAD_AFTER = 3 * WORKER_HEARTBEAT
 SWEEP_GRACE_SECONDS = envint("HEROCOOL_SWEEP_GRACE_SECONDS", 30)
+
+# --- host: queue auth, static files, processes ---------------------------------------
+# The worker runs only these functions (stacks/rqworker.py refuses and logs any other).
+HEROCOOL_JOB_FUNCTIONS = ("stacks.jobs.run_deployment", "stacks.jobs.release_stack",
+                          "stacks.sweep.sweep")
+RQ = {
+    "WORKER_CLASS": "stacks.rqworker.HerocoolWorker",
+    # Jobs are enqueued when our code says (services enqueue on commit themselves), not
+    # deferred by django-rq to a commit the caller may not be in.
+    "COMMIT_MODE": "auto",
+}
+# Hashed, compressed static files served by whitenoise from the web process.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "herocool_project.storage.StaticFilesStorage",
+                    # Django chmods what it stores to 0644 unless told: private like the rest.
+                    "OPTIONS": {"file_permissions_mode": 0o600,
+                                "directory_permissions_mode": 0o700}},
+}
+FILE_UPLOAD_PERMISSIONS, FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o600, 0o700
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- Pulumi --------------------------------------------------------------------------
 HEROCOOL_TARGET = os.environ.get("HEROCOOL_TARGET", "local")

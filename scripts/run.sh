@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
-# Run Herocool on this machine with the embedded defaults: SQLite and the Pulumi state
-# under ./data, a Redis started here (unless REDIS_URL names one), one RQ worker, the
-# sites origin (port 8001) and the web app (port 8000). Ctrl-C stops everything.
+# Run Herocool on this machine the way production runs it, only without TLS: set-up,
+# the Procfile's `release` (migrate, collectstatic), then its processes under honcho:
+# web (gunicorn, port ${PORT:-8000}), worker, scheduler, sites (port 8001) and, unless
+# REDIS_URL names one, a Redis of our own behind a generated password. Ctrl-C stops all.
+#
+# Started as root, everything after set-up runs as the unprivileged system user
+# `herocool` (QEMU guests included: the worker starts them), which owns the data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# From here on, whatever we and our processes write is private to the service account.
+umask 077
 export HEROCOOL_DATA_DIR=${HEROCOOL_DATA_DIR:-$PWD/data}
 mkdir -p "$HEROCOOL_DATA_DIR"
-py=.venv/bin/python
-pids=()
-stop() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
-trap stop EXIT INT TERM
-
-if [ -z "${REDIS_URL:-}" ]; then
-  port=${HEROCOOL_REDIS_PORT:-6379}
-  export REDIS_URL="redis://127.0.0.1:$port/0"
-  if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-    mkdir -p "$HEROCOOL_DATA_DIR/redis"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$HEROCOOL_DATA_DIR/redis" \
-      --save 60 1 --appendonly yes >"$HEROCOOL_DATA_DIR/redis.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+chmod -R go-rwx "$HEROCOOL_DATA_DIR"  # a data dir made before files were kept private
+# The Procfile's `python` is .venv's (or, as root, the herocool account's twin of it).
+venv_bin=$PWD/.venv/bin
+as_service=()
+if [ "$(id -u)" = 0 ]; then
+  [ -x /usr/local/lib/herocool/venv/bin/python ] && venv_bin=/usr/local/lib/herocool/venv/bin
+  chown -R herocool: "$HEROCOOL_DATA_DIR"
+  export HEROCOOL_PULUMI_ROOT=${HEROCOOL_PULUMI_ROOT:-$(bash scripts/service_pulumi_root.sh)}
+  if ! runuser -u herocool -- test -x "$HEROCOOL_DATA_DIR"; then
+    echo "run.sh: the herocool account cannot reach $HEROCOOL_DATA_DIR (a parent folder is closed)" >&2
+    exit 1
   fi
+  # HOME in the data dir: anything a tool caches under ~ stays private too.
+  # setpriv, not runuser: it becomes the account in place, leaving no root parent.
+  as_service=(setpriv --reuid=herocool --regid=herocool --init-groups --
+              env HOME="$HEROCOOL_DATA_DIR" USER=herocool LOGNAME=herocool)
+fi
+as_service+=(env PATH="$venv_bin:$PATH")
+
+processes=(web worker sweeper scheduler sites)
+if [ -z "${REDIS_URL:-}" ]; then
+  "${as_service[@]}" python -m herocool_project.env redis-config "$HEROCOOL_DATA_DIR" >/dev/null
+  processes+=(redis)
 fi
 
-$py manage.py migrate --noinput
-$py manage.py requeue_deployments
-$py manage.py rqworker default &
-pids+=($!)
-$py manage.py serve_sites &
-pids+=($!)
+"${as_service[@]}" python -m honcho run bash -c "$(sed -n 's/^release: //p' Procfile)"
 echo "Herocool: http://127.0.0.1:${PORT:-8000}/  (sites are served on port ${HEROCOOL_SITES_PORT:-8001})"
-$py manage.py runserver "127.0.0.1:${PORT:-8000}" &
-pids+=($!)
-wait -n
+# honcho numbers ports from -p in the Procfile's order: web, listed first, gets PORT.
+exec "${as_service[@]}" python -m honcho start -p "${PORT:-8000}" "${processes[@]}"

@@ -4,7 +4,7 @@
 #
 #   source scripts/services.sh herocool-test   # run_dir=/tmp/herocool-test.XXXXXX
 #   start_postgres -c fsync=off                # settings for the server; exports DATABASE_URL
-#   start_redis                                # exports REDIS_URL, sets redis_port
+#   start_redis                                # exports REDIS_URL (with its password), sets redis_port
 run_dir=$(mktemp -d "/tmp/${1:?usage: source scripts/services.sh NAME}.XXXXXX")
 pg_bin=
 as=()
@@ -33,8 +33,13 @@ start_postgres() {
 }
 
 start_redis() {
+  # Password-protected like the Redis `make run` starts: the password is in a 0600
+  # config file and in REDIS_URL, never on a command line (`ps` shows those).
   redis_port=$(free_port)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize yes --pidfile "$run_dir/redis.pid" --dir "$run_dir" >/dev/null
-  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  local password
+  password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+  (umask 077; printf 'port %s\nbind 127.0.0.1\nrequirepass "%s"\nsave ""\nappendonly no\ndaemonize yes\npidfile "%s"\ndir "%s"\n' \
+    "$redis_port" "$password" "$run_dir/redis.pid" "$run_dir" >"$run_dir/redis.conf")
+  redis-server "$run_dir/redis.conf" >/dev/null
+  export REDIS_URL="redis://:$password@127.0.0.1:$redis_port/0"
 }

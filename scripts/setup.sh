@@ -34,6 +34,8 @@ if [ "${HEROCOOL_SETUP_TEST:-}" = 1 ]; then
   apt_install chromium:chromium
 fi
 
+# No umask 077 here: the code, .venv and static files must stay readable by the
+# account the platform runs as; run.sh makes what the platform writes private.
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv
@@ -48,7 +50,54 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh >/dev/null
+pulumi_bin=$(PYTHON=.venv/bin/python bash scripts/setup_pulumi.sh)
+
+service_python_for_herocool() {
+  # The account must be able to run our Python. When .venv's interpreter lives where it
+  # cannot go (a pyenv build under /root, say), it gets a venv of its own made from the
+  # system's Python of the same version, reading the packages installed in .venv.
+  local venv=/usr/local/lib/herocool/venv site
+  if runuser -u herocool -- .venv/bin/python -c '' 2>/dev/null; then
+    rm -rf "$venv"
+    return 0
+  fi
+  local version system
+  version=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  system=$(command -v "/usr/bin/python$version" || true)
+  if [ -z "$system" ]; then
+    log "the herocool account cannot run .venv/bin/python and there is no /usr/bin/python$version"
+    return 1
+  fi
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  if [ ! -x "$venv/bin/python" ]; then
+    log "making $venv for the herocool account (system Python $version, .venv's packages)"
+    "$system" -m venv --without-pip "$venv"
+  fi
+  printf 'import site; site.addsitedir(%s)\n' "'$site'" \
+    >"$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/herocool.pth"
+  chmod -R a+rX "$venv"
+}
+
+if [ "$(id -u)" = 0 ]; then
+  # `make run` as root runs the platform as this unprivileged account (scripts/run.sh);
+  # in group kvm so that its QEMU guests may use /dev/kvm.
+  if ! id herocool >/dev/null 2>&1; then
+    log "creating the system user herocool"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin herocool
+  fi
+  getent group kvm >/dev/null && usermod -a -G kvm herocool
+  # The CLI lives under root's home, which herocool cannot enter: a root-owned copy
+  # it can run but not change (run.sh points HEROCOOL_PULUMI_ROOT at it).
+  service_python_for_herocool
+  service_root=$(bash scripts/service_pulumi_root.sh)
+  if ! cmp -s "$pulumi_bin/pulumi" "$service_root/bin/pulumi"; then
+    log "copying the Pulumi CLI to $service_root for the herocool account"
+    rm -rf "$service_root.new" && install -d -m 755 "$service_root.new/bin"
+    cp -L "$pulumi_bin"/* "$service_root.new/bin/" && chmod -R a+rX "$service_root.new"
+    rm -rf "$service_root" && mv "$service_root.new" "$service_root"
+  fi
+fi
 
 if [ ! -f static/vendor/bootstrap.min.css ]; then
   log "installing front-end assets from the npm registry"

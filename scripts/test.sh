@@ -16,5 +16,5 @@ if [ -z "${REDIS_URL:-}" ]; then
   start_redis
 fi
 export HEROCOOL_DATA_DIR="$run_dir/data"
-echo "test: PostgreSQL at ${DATABASE_URL%%@*}@…, Redis at $REDIS_URL, data in $HEROCOOL_DATA_DIR"
+echo "test: PostgreSQL at ${DATABASE_URL%%@*}@…, Redis at ${REDIS_URL##*@}, data in $HEROCOOL_DATA_DIR"
 .venv/bin/python -m pytest "$@"

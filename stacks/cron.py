@@ -1,4 +1,4 @@
-"""What the scheduler process runs (`manage.py rqcron stacks/cron.py`, see the Procfile):
+"""What the scheduler process runs (`manage.py scheduler stacks/cron.py`, see the Procfile):
 the recovery sweep, on the maintenance queue, every HEROCOOL_SWEEP_SECONDS."""
 from django.conf import settings
 from rq import cron

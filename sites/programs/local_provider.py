@@ -24,7 +24,7 @@ def _publish(props):
     fd, tmp = tempfile.mkstemp(dir=site_dir, prefix=".index-")
     with os.fdopen(fd, "wb") as f:
         f.write(props["index_html"].encode())
-    os.chmod(tmp, 0o644)
+    # mkstemp made it 0600, which is right: the origin runs as the same account.
     os.replace(tmp, site_dir / "index.html")
     return _outs(props, hashlib.sha256(props["index_html"].encode()).hexdigest())
 

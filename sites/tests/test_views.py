@@ -76,7 +76,7 @@ def test_create_records_site_and_queued_deployment(alice_client, alice, queue,
     assert (deployment.action, deployment.status) == ("create", "queued")
     assert deployment.requested_by == alice
     assert queue.job_ids == [str(deployment.code)]
-    assert queue.fetch_job(str(deployment.code)).args == (deployment.pk,)
+    assert queue.fetch_job(str(deployment.code)).args == [deployment.pk]  # JSON: a list
 
 
 def _create(client, **data):

@@ -114,7 +114,7 @@ def pulumi_processes_of(backend_url):
 
 def test_many_actions_two_workers_one_killed_invariants_hold(
         alice, alice_client, processes, settings, fetch):
-    processes("manage.py", "rqcron", "stacks/cron.py", **FAST)
+    processes("manage.py", "scheduler", "stacks/cron.py", **FAST)
     workers = [worker(processes), worker(processes)]
     alice_client.post(reverse("sites-create"),
                       {"name": "chaos", "source": "html", "html": "<p>start</p>"})

@@ -48,7 +48,8 @@ def own_redis(settings, tmp_path):
 
     server = Server()
     server.start()
-    settings.RQ_QUEUES = {"default": {"URL": f"redis://127.0.0.1:{port}/0"}}
+    settings.RQ_QUEUES = {"default": {**settings.RQ_QUEUES["default"],
+                                      "URL": f"redis://127.0.0.1:{port}/0"}}
     yield server
     server.stop()
 

@@ -2,7 +2,7 @@
 unlocks what a dead worker left, and puts back what Redis lost, with no command by hand.
 
 Real processes throughout: a forking worker whose site program pauses while the engine
-holds the lock (stacks/tests/slow_worker.py), RQ's cron scheduler (`manage.py rqcron
+holds the lock (stacks/tests/slow_worker.py), RQ's cron scheduler (`manage.py scheduler
 stacks/cron.py`) and a maintenance worker, on the test PostgreSQL and Redis."""
 import os
 import signal
@@ -25,7 +25,7 @@ FAST = {"HEROCOOL_SWEEP_SECONDS": str(SWEEP), "HEROCOOL_WORKER_HEARTBEAT": "1",
 @pytest.fixture
 def scheduler(processes):
     """The scheduler and a maintenance worker, sweeping every SWEEP seconds."""
-    processes("manage.py", "rqcron", "stacks/cron.py", **FAST)
+    processes("manage.py", "scheduler", "stacks/cron.py", **FAST)
     processes("manage.py", "rqworker", "maintenance", **FAST)
 
 

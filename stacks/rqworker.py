@@ -1,0 +1,123 @@
+"""The RQ workers Herocool runs: they read jobs as JSON only and run only our functions.
+
+Anyone who can write to Redis can put a job on our queue. RQ would import and call any
+function a job names (`os.system` included) and, with its default serializer, unpickle
+the job's data, which alone runs code. So every job is read with the JSON serializer,
+and one that names a function outside `settings.HEROCOOL_JOB_FUNCTIONS` (or carries
+callbacks, webhooks or a bound instance, which ours never do) is refused: logged,
+marked failed, and nothing it names is imported or called.
+
+`manage.py rqworker` uses `HerocoolWorker` through django-rq's `RQ["WORKER_CLASS"]`;
+tests run jobs in-process with `HerocoolSimpleWorker`, under the same rules.
+`manage.py scheduler` (not django-rq's rqcron) enqueues periodic jobs as JSON.
+"""
+import logging
+import sys
+
+import django_rq
+from django.conf import settings
+from django_rq.cron import DjangoCronScheduler
+from rq import cron_job_registry
+from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
+from rq.exceptions import DeserializationError
+from rq.serializers import JSONSerializer
+from rq.utils import now
+from rq.worker import SimpleWorker, Worker
+
+log = logging.getLogger(__name__)
+
+
+class JobRefused(Exception):
+    """A job this platform did not put on the queue."""
+
+
+def refusal(job):
+    """Why `job` must not run, or None when it is one of ours."""
+    try:
+        func_name, instance = job.func_name, job.instance
+    except DeserializationError:
+        return "its data is not JSON"
+    if func_name not in settings.HEROCOOL_JOB_FUNCTIONS:
+        return f"{func_name!r} is not one of Herocool's job functions"
+    if instance is not None:
+        return "it names a bound method"
+    if (job._success_callback_name or job._failure_callback_name
+            or job._stopped_callback_name or job.webhooks):
+        return "it carries callbacks or webhooks"
+    return None
+
+
+def _disarm(job):
+    """Nothing a refused job names may run while RQ records its failure."""
+    job._success_callback_name = job._failure_callback_name = None
+    job._stopped_callback_name = None
+    job._success_callback = job._failure_callback = job._stopped_callback = None
+    job.webhooks = []
+    job.retries_left = None
+
+
+class AllowedJobsOnly:
+    """Mixed into an RQ worker: reads JSON, refuses and fails jobs that are not ours."""
+
+    def __init__(self, *args, serializer=None, **kwargs):
+        # django-rq's rqworker passes RQ's pickle serializer unless told otherwise:
+        # whatever is passed, these workers read JSON only. A busy worker heartbeats
+        # every WORKER_HEARTBEAT seconds: the sweep takes a silent one for dead.
+        kwargs.setdefault("job_monitoring_interval", settings.WORKER_HEARTBEAT)
+        super().__init__(*args, serializer=JSONSerializer, **kwargs)
+
+    def perform_job(self, job, queue, execution):
+        reason = refusal(job)
+        if reason is None:
+            return super().perform_job(job, queue, execution)
+        log.error("Refused job %s from queue %s: %s", job.id, queue.name, reason)
+        _disarm(job)
+        try:
+            self.prepare_job_execution(job, remove_from_intermediate_queue=len(self.queues) == 1)
+        except DeserializationError:
+            pass  # its bookkeeping is done; only the process title wanted the function name
+        try:
+            raise JobRefused(f"Refused: {reason}.")
+        except JobRefused:
+            self._finalize_failure(job, queue, execution, sys.exc_info())
+        return False
+
+
+class HerocoolWorker(AllowedJobsOnly, Worker):
+    """The forking worker `manage.py rqworker` runs (a work-horse process per job)."""
+
+
+class HerocoolSimpleWorker(AllowedJobsOnly, SimpleWorker):
+    """The same rules, running jobs in the worker's own process (tests)."""
+
+
+class JSONCronScheduler(DjangoCronScheduler):
+    """django-rq's cron scheduler, enqueueing through our queue (JSON) rather than
+    RQ's CronJob.enqueue, which builds a pickle-serializing Queue of its own, whose jobs
+    the workers above would refuse."""
+
+    def enqueue_jobs(self):
+        enqueue_time = now()
+        due = [cron_job for cron_job in self._cron_jobs if cron_job.should_run()]
+        for cron_job in due:
+            _enqueue_cron_job(cron_job)
+            cron_job.set_enqueue_time(enqueue_time)
+        return due
+
+
+def _enqueue_cron_job(cron_job):
+    """rq.cron.CronJob.enqueue (rq 3.0), with the queue from RQ_QUEUES."""
+    queue = django_rq.get_queue(cron_job.queue_name)
+    connection = queue.connection
+    with connection.pipeline() as pipeline:
+        job = queue.enqueue(cron_job.func, args=cron_job.args, kwargs=cron_job.kwargs,
+                            **cron_job.job_options, pipeline=pipeline)
+        pipeline.zadd(cron_job.job_history_key, {job.id: job.enqueued_at.timestamp()})
+        pipeline.zremrangebyrank(cron_job.job_history_key, 0,
+                                 -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
+        pipeline.expire(cron_job.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
+        cron_job_registry.add(cron_job.name, pipeline,
+                              enqueue_timestamp=job.enqueued_at.timestamp())
+        pipeline.execute()
+    log.info("Enqueued %s on %s", job.func_name, cron_job.queue_name)
+    return job
