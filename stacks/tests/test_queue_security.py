@@ -129,9 +129,9 @@ def test_a_pickled_job_is_never_unpickled(queue, tmp_path):
     """A job written as RQ's default (pickle) serializer would: loading it would run a
     command. Our worker reads JSON only, so it fails the job and nothing runs."""
     marker = tmp_path / "pwned"
-    job = queue.enqueue("stacks.jobs.unlock_stack", 1)
+    job = queue.enqueue("stacks.jobs.release_stack", 1)
     queue.connection.hset(job.key, "data",
-                          pickle.dumps(("stacks.jobs.unlock_stack", None, (Pwn(marker),), {})))
+                          pickle.dumps(("stacks.jobs.release_stack", None, (Pwn(marker),), {})))
     done = run_worker_burst()
     assert not marker.exists()
     assert Job.fetch(job.id, connection=queue.connection,
@@ -140,7 +140,7 @@ def test_a_pickled_job_is_never_unpickled(queue, tmp_path):
 
 
 def test_one_of_our_functions_with_a_foreign_callback_is_refused(queue, run_jobs):
-    job = queue.enqueue("stacks.jobs.unlock_stack", 1)
+    job = queue.enqueue("stacks.jobs.release_stack", 1)
     queue.connection.hset(job.key, "failure_callback_name", "os.system")
     run_jobs()  # the in-process worker the tests use follows the same rules
     job = Job.fetch(job.id, connection=queue.connection, serializer=queue.serializer)
@@ -161,11 +161,11 @@ def test_the_queue_and_every_worker_read_json():
 
 def test_the_scheduler_enqueues_json_jobs_the_worker_accepts(queue):
     """rq's own CronJob.enqueue would pickle; ours goes through the JSON queue."""
-    from stacks.jobs import unlock_stack
+    from stacks.jobs import release_stack
 
     scheduler = JSONCronScheduler()
-    cron_job = scheduler.register(unlock_stack, "default", args=(0,), interval=60)
+    cron_job = scheduler.register(release_stack, "default", args=(0,), interval=60)
     job = _enqueue_cron_job(cron_job)
     stored = Job.fetch(job.id, connection=queue.connection, serializer=JSONSerializer)
-    assert (stored.func_name, list(stored.args)) == ("stacks.jobs.unlock_stack", [0])
+    assert (stored.func_name, list(stored.args)) == ("stacks.jobs.release_stack", [0])
     assert job.id in queue.job_ids
