@@ -76,7 +76,5 @@ class Site(StackResource):
                               timeout=settings.SITE_FETCH_TIMEOUT)
         except FetchError as exc:
             raise PrepareError(f"Fetching the page failed. {exc}") from exc
-        self.content = page.content
-        if deployment.action != deployment.Action.PREVIEW:
-            Site.objects.filter(pk=self.pk).update(content=page.content)
+        self.content = page.content  # saved with the outcome if the deployment succeeds
         say("Fetched %d characters from %s", len(page.content), page.final_url)

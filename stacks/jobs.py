@@ -81,6 +81,7 @@ class DeploymentRunner:
         project, stack = resource.pulumi_project, resource.stack_name
         out = self.writer.line
         if action in (Action.CREATE, Action.UPDATE):
+            resource.apply_changes(self.deployment.params)  # saved only on success
             resource.prepare(self.deployment, self.say)
             return engine.up(project, stack, resource.program(),
                              config=resource.stack_config(), on_output=out)
@@ -114,7 +115,10 @@ class DeploymentRunner:
             self.resource.transition(Status.DELETED, expected=expected, outputs={})
             return
         status, error = self.resource.outcome(result.outputs)
-        self.resource.transition(status, expected=expected, last_error=error,
+        # What was deployed: the update's changes (and content a job fetched) with the
+        # stack's outputs, in the same conditional write.
+        deployed = self.resource.proposed() if self.deployment.action != Action.REFRESH else {}
+        self.resource.transition(status, expected=expected, last_error=error, **deployed,
                                  **self.resource.output_fields(result.outputs))
 
 

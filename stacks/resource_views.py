@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from herocool_project.ratelimit import limit_changes
 
 from .models import Deployment, Status
-from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry, save_changes
+from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
 
 Action = Deployment.Action
 
@@ -68,14 +68,14 @@ def save_and_deploy(request, form, action, success):
         with transaction.atomic():
             resource = form.save(commit=False)
             if resource.pk:
-                # Only the fields the user changed: status and outputs belong to jobs.
-                locked = type(resource).objects.select_for_update().get(pk=resource.pk)
-                save_changes(locked, resource.proposed())
-                resource = locked
+                # The changes travel with the deployment; the record takes them when
+                # the update succeeds (status and outputs belong to jobs).
+                deployment = request_deployment(resource, action, request.user,
+                                                params=resource.proposed())
             else:
                 resource.owner = request.user
                 resource.save()
-            deployment = request_deployment(resource, action, request.user)
+                deployment = request_deployment(resource, action, request.user)
     except DeploymentRefused as exc:
         form.add_error(None, str(exc))
         return None

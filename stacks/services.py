@@ -36,12 +36,18 @@ class DeploymentRefused(Exception):
 
 
 def request_deployment(resource, action, user, *, params=None):
-    """Record a deployment of `resource` and enqueue it once the transaction commits."""
+    """Record a deployment of `resource` and enqueue it once the transaction commits.
+
+    An update (or preview) carries the changed field values in `params`; the record
+    takes them only when the update succeeds, so it always says what is deployed (or
+    being created), whatever fails or is cancelled on the way.
+    """
     with transaction.atomic():
         if action in GROWING:
-            _lock_quotas()
+            lock_quotas()
         resource = type(resource).objects.select_for_update().get(pk=resource.pk)
         _check_allowed(resource, action, user)
+        resource.apply_changes(params or {})  # in memory: what the quotas must allow
         if action in GROWING and (problem := resource.quota_problem()):
             raise DeploymentRefused(problem)
         try:
@@ -64,9 +70,11 @@ def request_deployment(resource, action, user, *, params=None):
     return deployment
 
 
-def _lock_quotas():
+def lock_quotas():
     """Count-then-insert must not interleave: one quota check at a time, host-wide.
-    (SQLite's IMMEDIATE transactions already serialise every writer.)"""
+    Taken before any resource row lock (callers that lock the row first call this
+    first), so two requests never wait on each other in opposite orders. (SQLite's
+    IMMEDIATE transactions already serialise every writer.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [QUOTA_LOCK])
@@ -121,12 +129,13 @@ def enqueue(deployment):
 
 
 def retry(resource, user):
-    """Run again what last failed: the create, update or destroy that did not finish."""
+    """Run again what last failed: the create, update (with the same changes) or destroy
+    that did not finish."""
     last = resource.deployments.exclude(
         action__in=[Action.PREVIEW, Action.REFRESH]).first()
     if resource.status != Status.FAILED or last is None:
         raise DeploymentRefused(f"{resource.name} has nothing to retry.")
-    return request_deployment(resource, last.action, user)
+    return request_deployment(resource, last.action, user, params=last.params)
 
 
 CANCEL_PENDING = ("Cancelling: the job is being stopped; the stack is released once it "
@@ -212,18 +221,11 @@ def apply_preview(preview, user):
     if preview.action != Action.PREVIEW or preview.status != State.SUCCEEDED:
         raise DeploymentRefused("Only a succeeded preview can be deployed.")
     with transaction.atomic():
+        lock_quotas()
         resource = type(preview.resource).objects.select_for_update().get(
             pk=preview.resource_id)
         later = resource.deployments.filter(queued_at__gt=preview.queued_at).exclude(
             action__in=[Action.PREVIEW, Action.REFRESH])
         if later.exists():
             raise DeploymentRefused("The resource changed since this preview; preview again.")
-        save_changes(resource, preview.params)
-        return request_deployment(resource, Action.UPDATE, user)
-
-
-def save_changes(resource, values):
-    """Write only the fields a user's update changes, on a row the caller has locked:
-    never a blind save of everything an older copy of the record held."""
-    resource.apply_changes(values)
-    resource.save(update_fields=[*resource.change_fields, "updated"])
+        return request_deployment(resource, Action.UPDATE, user, params=preview.params)

@@ -50,7 +50,7 @@ def requeue_lost(*, grace=None, dry_run=False):
     grace = settings.SWEEP_GRACE_SECONDS if grace is None else grace
     cutoff = timezone.now() - timedelta(seconds=grace)
     lost = [d for d in Deployment.objects.filter(status=State.QUEUED, queued_at__lte=cutoff)
-            .order_by("queued_at") if _job_status(str(d.code)) not in WAITING]
+            .order_by("queued_at") if not _job_waiting(str(d.code))]
     for deployment in lost:
         if not dry_run and not enqueue(deployment):
             raise QueueUnavailable(f"could not requeue {deployment}")
@@ -115,16 +115,33 @@ def _live_worker(name):
     return worker if silent.total_seconds() < settings.WORKER_DEAD_AFTER else None
 
 
-def _job_status(job_id):
+def _fetch(job_id):
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
     queue = django_rq.get_queue("default")
     try:
-        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+        return Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
     except NoSuchJobError:
         return None
-    return job.get_status()
+
+
+def _job_status(job_id):
+    job = _fetch(job_id)
+    return job.get_status() if job else None
+
+
+def _job_waiting(job_id):
+    """The job will still run: waiting in Redis, or taken by a worker that lives and is
+    on it (one killed between taking the job and claiming its row left it 'started')."""
+    job = _fetch(job_id)
+    if job is None:
+        return False
+    status = job.get_status()
+    if status == "started":
+        worker = _live_worker(job.worker_name) if job.worker_name else None
+        return worker is not None and worker.get_current_job_id() == job_id
+    return status in WAITING
 
 
 def wait_until_job_gone(deployment, seconds):

@@ -79,12 +79,14 @@ class VirtualMachine(StackResource):
                     "one first.")
         if self.target != "local":
             return ""
-        used = local_memory_mb(mine)
+        # This machine as it will be (an update's new size is not saved yet).
+        used = local_memory_mb(mine.exclude(pk=self.pk)) + self.size.get("local_memory_mb", 0)
         if used > settings.QUOTA_VM_MEMORY_MB:
             return (f"Your machines would use {used} MB of memory; the limit is "
                     f"{settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type or delete a "
                     "machine.")
-        host = local_memory_mb(VirtualMachine.objects.exclude(status=Status.DELETED))
+        host = (local_memory_mb(VirtualMachine.objects.exclude(status=Status.DELETED)
+                                .exclude(pk=self.pk)) + self.size.get("local_memory_mb", 0))
         if host > settings.HOST_VM_MEMORY_MB:
             return (f"This host has no room for that machine now: its machines would use "
                     f"{host} MB of the {settings.HOST_VM_MEMORY_MB} MB it allows. Pick a "

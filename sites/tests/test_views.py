@@ -180,8 +180,10 @@ def test_update_records_content_and_deployment(alice_client, site):
                                  {"source": "html", "html": "<p>v2</p>"})
     assert response.status_code == 302
     site.refresh_from_db()
-    assert site.content == "<p>v2</p>" and site.status == Status.UPDATING
-    assert site.deployments.get().action == "update"
+    # The change travels with the deployment; the record takes it when it succeeds.
+    assert site.content == PAGE and site.status == Status.UPDATING
+    update = site.deployments.get()
+    assert update.action == "update" and update.params["content"] == "<p>v2</p>"
 
 
 def test_delete_needs_post_and_keeps_the_record(alice_client, site):

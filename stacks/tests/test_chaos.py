@@ -91,8 +91,10 @@ class Chaos:
 def settle(site, timeout=120):
     def nothing_active():
         """every deployment of the site to end (the sweep releases the killed ones)"""
-        return not Deployment.objects.filter(stack_name=site.stack_name,
-                                             status__in=Deployment.ACTIVE_STATES).exists()
+        active = Deployment.objects.filter(stack_name=site.stack_name,
+                                           status__in=Deployment.ACTIVE_STATES)
+        nothing_active.__doc__ = f"every deployment to end; still: {list(active.values_list('pk', 'action', 'status', 'worker_name'))}"
+        return not active.exists()
 
     wait_for(nothing_active, timeout=timeout, interval=0.5)
     site.refresh_from_db()
@@ -105,15 +107,18 @@ def pulumi_processes_of(backend_url):
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             environ = open(f"/proc/{pid}/environ", "rb").read()
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
         except OSError:
             continue
-        if f"PULUMI_BACKEND_URL={backend_url}".encode() in environ:
-            found.append(pid)
+        if f"PULUMI_BACKEND_URL={backend_url}".encode() in environ and b"pulumi" in cmdline:
+            found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
     return found
 
 
 def test_many_actions_two_workers_one_killed_invariants_hold(
         alice, alice_client, processes, settings, fetch):
+    settings.RATE_LIMIT_CHANGES = "100000/60"  # the actors are many hands of one user
+    settings.QUOTA_LIVE_DEPLOYMENTS = 100
     processes("manage.py", "scheduler", "stacks/cron.py", **FAST)
     workers = [worker(processes), worker(processes)]
     alice_client.post(reverse("sites-create"),

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import django_rq
 import pytest
-import redis
 from django.conf import settings
 from rq.job import Job
 from rq.serializers import JSONSerializer

@@ -85,7 +85,7 @@ def test_transitions_only_from_expected_states(site):
     assert Site.objects.get(pk=site.pk).status == Status.DELETING
 
 
-def test_an_update_saves_only_the_fields_the_user_changes(alice_client, site, queue):
+def test_an_update_writes_nothing_a_job_owns(alice_client, site, queue):
     page = alice_client.get(reverse("sites-update", args=[site.code]))
     assert page.status_code == 200
     # A job changes the record while the user is on the edit page ...
@@ -93,9 +93,20 @@ def test_an_update_saves_only_the_fields_the_user_changes(alice_client, site, qu
     alice_client.post(reverse("sites-update", args=[site.code]),
                       {"source": "html", "html": "<p>2</p>"})
     site.refresh_from_db()
-    # ... and the user's save does not put the old outputs back.
-    assert site.content == "<p>2</p>" and site.outputs == {"website_url": "http://new/"}
-    assert site.status == Status.UPDATING
+    # ... and the user's request does not put the old outputs back.
+    assert site.outputs == {"website_url": "http://new/"} and site.status == Status.UPDATING
+    assert site.deployments.get().params["content"] == "<p>2</p>"
+
+
+def test_a_cancelled_update_leaves_the_record_as_deployed(alice_client, alice, site, queue):
+    Deployment.objects.create(resource=site, owner=alice, action="create",
+                              stack_name=site.stack_name, status="succeeded")
+    alice_client.post(reverse("sites-update", args=[site.code]),
+                      {"source": "html", "html": "<p>never deployed</p>"})
+    update = site.deployments.get(action="update")
+    alice_client.post(reverse("stacks-deployment-cancel", args=[update.code]))
+    site.refresh_from_db()
+    assert site.status == Status.LIVE and site.content == "<p>1</p>"
 
 
 def test_an_internal_error_keeps_the_traceback_out_of_the_users_log(site, alice, monkeypatch):

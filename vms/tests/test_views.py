@@ -69,4 +69,5 @@ def test_update_changes_key_and_records_deployment(alice_client, vm, keys):
         "allowed_cidr": "203.0.113.7/32"})
     assert response.status_code == 302
     vm.refresh_from_db()
-    assert vm.ssh_public_key == keys["ecdsa"][0] and vm.status == Status.UPDATING
+    assert vm.ssh_public_key == keys["ed25519"][0] and vm.status == Status.UPDATING
+    assert vm.deployments.get().params["ssh_public_key"] == keys["ecdsa"][0]
