@@ -43,11 +43,11 @@ class Chaos:
         rng, client = random.Random(seed), self.client()
         try:
             while not self.stop.is_set():
-                name = rng.choice(["update", "update", "preview", "refresh", "cancel",
-                                   "retry"])
+                name = rng.choices(["update", "preview", "refresh", "cancel", "retry"],
+                                   weights=[6, 3, 1, 1, 3])[0]
                 getattr(self, name)(client, rng)
                 self.actions.append(name)
-                time.sleep(rng.uniform(0.05, 0.6))
+                time.sleep(rng.uniform(0.2, 1.5))
         finally:
             connection.close()
 
@@ -133,8 +133,11 @@ def test_many_actions_two_workers_one_killed_invariants_hold(
         thread.start()
     rng, kills, deadline = random.Random(7), 0, time.monotonic() + RUN_SECONDS
     while time.monotonic() < deadline:
-        time.sleep(rng.uniform(3, 9))
-        victim = rng.randrange(len(workers))
+        time.sleep(rng.uniform(2, 5))
+        victim = busy_worker(workers, site) if rng.random() < 0.8 else None
+        if victim is None:
+            victim = rng.randrange(len(workers))  # an idle one, or mid-claim
+        time.sleep(rng.uniform(0, 1.0))  # a random point of the deployment
         stop_group_and_horse(workers[victim])
         workers[victim] = worker(processes)
         kills += 1
@@ -166,6 +169,25 @@ def test_many_actions_two_workers_one_killed_invariants_hold(
         stop_group(proc)
     time.sleep(1)
     assert not pulumi_processes_of(settings.PULUMI_BACKEND_URL), "left running"
+
+
+def busy_worker(workers, site, wait=5):
+    """The index of the worker running a deployment of the site (waiting up to `wait`
+    seconds for one), or None."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        running = Deployment.objects.filter(stack_name=site.stack_name,
+                                            status="running").first()
+        if running and running.worker_pid:
+            try:
+                session = os.getsid(running.worker_pid)
+            except ProcessLookupError:
+                session = None
+            for index, proc in enumerate(workers):
+                if proc.pid == session:
+                    return index
+        time.sleep(0.1)
+    return None
 
 
 def stop_group_and_horse(proc):
