@@ -189,14 +189,7 @@ def stop(vm_dir, timeout: float = 60) -> None:
         return
     if _qmp_powerdown(vm / "qmp.sock") and _wait_gone(pid, vm, timeout * 0.6):
         return
-    for sig, wait in ((signal.SIGTERM, timeout * 0.3), (signal.SIGKILL, timeout * 0.1)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if _wait_gone(pid, vm, wait):
-            return
-    raise VmError(f"QEMU pid {pid} did not exit")
+    kill(vm, timeout * 0.4, pid=pid)
 
 
 def _wait_gone(pid, vm, timeout):
