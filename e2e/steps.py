@@ -42,14 +42,14 @@ def watch_deployment(page, timeout_s=120, then=None):
     grow; then follow the link back to the resource. Returns the statuses seen live."""
     page.locator("#deployments tbody tr").first.get_by_role("link").click()
     log = page.locator("#log")
-    expect(log).to_have_attribute("data-live", "true")
+    expect(log).to_have_attribute("data-active", "true")
     before = len(log.text_content())
     page.evaluate(RECORD_LIVE_CHANGES)
     if then:
         then()
     expect(page.locator("#deployment-status [data-status]")).to_have_attribute(
         "data-status", "succeeded", timeout=timeout_s * 1000)
-    expect(log).to_have_attribute("data-live", "false")  # the script's reload is done
+    expect(log).to_have_attribute("data-active", "false")  # the script's reload is done
     seen = json.loads(page.evaluate("sessionStorage.getItem('live')"))
     assert seen["statuses"][-1:] == ["succeeded"], seen
     assert seen["log"] > before, seen
