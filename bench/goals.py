@@ -94,4 +94,12 @@ def evaluate(res):
     if load:
         goals.append(("load", "no errors under load", f"{load['errors']} errors in "
                       f"{load['requests']:,} requests", load["errors"] == 0))
+    prod = res.get("load_production")
+    if load and prod:
+        ratio = prod["rps"] / load["rps"]
+        goals.append(("tier", "production tier ≥ 2× single-process throughput",
+                      f"{prod['rps']:.0f}/s vs {load['rps']:.0f}/s = {ratio:.2f}×", ratio >= 2))
+        goals.append(("tier_p95", "production tier p95 < 300 ms, 0 errors",
+                      f"p95 {prod['p95']:.0f} ms, {prod['errors']} errors",
+                      prod["p95"] < 300 and prod["errors"] == 0))
     return goals

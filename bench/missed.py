@@ -54,6 +54,18 @@ MISSED = {
     ),
     "load": ("Requests failed under load: see the examples in the load section.",
              "Read the server log (bench run directory) and fix the cause."),
+    "tier": ("Two CPUs are shared by the web processes, PostgreSQL, Redis and the load "
+             "generator (50 Python threads): more web processes cannot add CPU that is not "
+             "there, so the ratio is bounded by what the generator and the database leave.",
+             "Measure with the load generator on another machine (or pinned to its own "
+             "CPU), and make each request cheaper (section 1: fewer queries per page, the "
+             "session read once)."),
+    "tier_p95": ("The users are a closed loop: each sends its next request as soon as the "
+                 "last is answered, so latency is users ÷ throughput (Little's law): p95 "
+                 "under 300 ms with 50 users needs about 250 requests a second, more than "
+                 "two shared CPUs give at this cost per request.",
+                 "Cheaper requests (see above), or the same goal measured with an open-loop "
+                 "arrival rate a real installation sees."),
 }
 
 

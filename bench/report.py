@@ -195,6 +195,24 @@ def load_notes(ld):
     return lines
 
 
+def production_section(single, prod):
+    """The same users against the production web tier, beside the single process."""
+    rows = [("single process (`bench/server.py`)", single),
+            ("production: gunicorn, `herocool_project/gunicorn.py`", prod)]
+    lines = [
+        "", "### 5b. The production web tier beside the single process (same run)", "",
+        "The same load, with users of its own, against gunicorn as the Procfile's `web` runs "
+        "it (`WEB_CONCURRENCY` sync workers, default 2 × CPUs + 1; whitenoise; DEBUG off), "
+        "right after the single-process run on the same machine.", "",
+        "| server | requests | per second | errors | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {name} | {r['requests']:,} | {r['rps']:.0f} | {r['errors']} | "
+              f"{fmt(r['p50'])} | {fmt(r['p95'])} | {fmt(r['p99'])} |" for name, r in rows]
+    lines += ["", f"Throughput ratio, production ÷ single: **{prod['rps'] / single['rps']:.2f}×**."]
+    return lines
+
+
 def report(res, meta):
     """The whole file; meta: started, finished, quick, command, commit, tree."""
     lines = header(res, meta) + machine_section(res) + goals_section(res)
@@ -208,6 +226,8 @@ def report(res, meta):
         lines += deployments_section(res["deployments"], res["machine"]["nproc"])
     if res.get("load"):
         lines += load_section(res["load"])
+    if res.get("load_production"):
+        lines += production_section(res["load"], res["load_production"])
     lines += ["", "## Parameters of this run", "",
               "```json", json.dumps(res["params"], indent=2), "```", ""]
     return "\n".join(lines)
