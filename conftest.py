@@ -58,7 +58,9 @@ def _own_pulumi_backend(request, settings, tmp_path):
 
 @contextmanager
 def postgres_backend(db_blocker):
-    """A postgres:// backend: a fresh table in the test database, dropped after."""
+    """A postgres:// backend: a fresh table in the test database, dropped after. (Only a
+    session with a django_db test has a test database: without one, the table goes into
+    the configured database, still a table of its own, dropped after.)"""
     from django.db import connection, transaction
 
     from herocool_project.pulumi_backend import django_postgres_url

@@ -78,6 +78,13 @@ def _checked_command(root, version):
     return auto.PulumiCommand(root=root, version=VersionInfo.parse(version))
 
 
+# The CLI's postgres:// backend lists stacks on PULUMI_DIY_BACKEND_PARALLEL (10)
+# goroutines, each holding one pooled connection for its listing while it waits for a
+# second, from a pool of 2 × GOMAXPROCS: on a machine of 5 CPUs or fewer, `stack ls` of a
+# project with that many stacks waits forever. One at a time can always finish.
+_POSTGRES_ENV = {"PULUMI_DIY_BACKEND_PARALLEL": "1"}
+
+
 def engine_env(backend=None):
     """Environment of every Pulumi process: nothing reaches for the internet, and the
     backend's password (if any) in PGPASSWORD, never in a URL the CLI could print."""
@@ -85,6 +92,7 @@ def engine_env(backend=None):
     return {
         "PULUMI_BACKEND_URL": url,
         **({"PGPASSWORD": password} if password else {}),
+        **(_POSTGRES_ENV if url.startswith("postgres") else {}),
         "PULUMI_CONFIG_PASSPHRASE": settings.PULUMI_CONFIG_PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",

@@ -12,7 +12,7 @@ from stacks import engine
 
 # Every test on both self-managed backends: postgres:// (a table of the PostgreSQL
 # test database, the default beside PostgreSQL) and file:// (the SQLite default).
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.django_db,  # the test database holds the state
               pytest.mark.parametrize("_own_pulumi_backend", ["postgres", "file"],
                                       indirect=True)]
 PROJECT = "herocool-enginetest"

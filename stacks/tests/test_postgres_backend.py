@@ -1,4 +1,5 @@
 """The postgres:// backend: state and locks in a table, shared by processes, no password shown."""
+import json
 import multiprocessing
 import threading
 import time
@@ -11,7 +12,7 @@ from django.db import connection
 
 from stacks import engine
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.django_db,  # the test database holds the state
               pytest.mark.parametrize("_own_pulumi_backend", ["postgres"], indirect=True)]
 PROJECT = "herocool-pgtest"
 PASSWORD = "never-shown-Pa55"  # the test server trusts every local role: any password works
@@ -96,3 +97,21 @@ def test_the_password_reaches_no_output_message_or_file(settings, _own_pulumi_ba
                   if p.is_file() and p.stat().st_size < 1_000_000]
     assert not any(PASSWORD in text for text in home_files)
     assert PASSWORD not in engine.describe()["backend"]
+
+
+def test_listing_many_stacks_on_a_small_machine_finishes(_own_pulumi_backend, monkeypatch):
+    """The CLI's stack listing ran 10 readers on 2 × GOMAXPROCS pooled connections, each
+    holding one while waiting for another: with 2 CPUs and a dozen stacks it never ended."""
+    monkeypatch.setenv("GOMAXPROCS", "1")  # a pool of 2 connections, on any machine
+    engine.up(PROJECT, "s00", lambda: pulumi.export("answer", 0))
+    state = engine.export_state(PROJECT, "s00")
+    names = [f"s{i:02}" for i in range(12)]
+    for name in names[1:]:
+        engine.import_state(PROJECT, name, json.loads(
+            json.dumps(state).replace("urn:pulumi:s00::", f"urn:pulumi:{name}::")))
+    listed = []
+    lister = threading.Thread(target=lambda: listed.append(engine.list_stacks(PROJECT)),
+                              daemon=True)
+    lister.start()
+    lister.join(60)
+    assert listed == [names], "`pulumi stack ls` did not finish in 60 s"
