@@ -5,6 +5,7 @@ Each stack's checkpoint is exported from the source and imported into the target
 target already holds with the same checkpoint is skipped, so a second run moves
 nothing; one it holds with a different checkpoint is never overwritten.
 """
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -67,9 +68,28 @@ def copy(plan, target, *, jobs=4, say=print):
             say(line)
 
 
-def verify(source, target, *, jobs=4):
-    """Problems found comparing the backends: stack counts per project, then every
-    stack's outputs (secret ones by value). An empty list means the move is complete."""
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # marks a secret in a checkpoint
+
+
+def stack_outputs(state):
+    """The outputs recorded in a checkpoint (its root stack resource), secrets by value."""
+    for resource in (state.get("deployment") or {}).get("resources") or []:
+        if resource["type"] == "pulumi:pulumi:Stack":
+            return {k: _plain(v) for k, v in resource.get("outputs", {}).items()}
+    return {}
+
+
+def _plain(value):
+    if isinstance(value, dict) and SECRET_SIG in value and "plaintext" in value:
+        return json.loads(value["plaintext"])
+    return value
+
+
+def verify(plan, source, target, *, jobs=4):
+    """Problems found comparing the backends: stack counts per project, then each moved
+    stack read back from the target: its outputs (secret ones by value), and the whole
+    checkpoint, must be the source's. (Stacks found the same were compared by plan().)
+    An empty list means the move is complete."""
     problems = []
     for project in projects():
         names = engine.list_stacks(project, backend=source)
@@ -78,14 +98,16 @@ def verify(source, target, *, jobs=4):
             problems.append(f"{project}: {len(names)} stack(s) in the source, {len(there)} "
                             f"in the target; missing: {sorted(set(names) - set(there))}")
 
-        def differs(name, project=project):
-            try:
-                same = (engine.outputs(project, name, backend=source)
-                        == engine.outputs(project, name, backend=target))
-            except engine.EngineError as exc:
-                return f"{project}/{name}: outputs could not be read ({exc})"
-            return None if same else f"{project}/{name}: outputs differ"
+    def differs(item):
+        project, name, state = item
+        try:
+            moved = engine.export_state(project, name, backend=target)
+        except engine.EngineError as exc:
+            return f"{project}/{name}: could not be read back ({exc})"
+        if stack_outputs(moved) != stack_outputs(state):
+            return f"{project}/{name}: outputs differ"
+        return None if moved == state else f"{project}/{name}: state differs"
 
-        with ThreadPoolExecutor(jobs) as pool:
-            problems += [p for p in pool.map(differs, sorted(set(names) & set(there))) if p]
+    with ThreadPoolExecutor(jobs) as pool:
+        problems += [p for p in pool.map(differs, plan.copy) if p]
     return problems

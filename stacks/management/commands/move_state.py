@@ -42,7 +42,7 @@ class Command(BaseCommand):
             if dry_run:
                 return
             state_move.copy(plan, target, jobs=jobs, say=self.stdout.write)
-            problems = state_move.verify(source, target, jobs=jobs)
+            problems = state_move.verify(plan, source, target, jobs=jobs)
         except (state_move.MoveRefused, engine.EngineError) as exc:
             raise CommandError(str(exc)) from exc
         if problems:
