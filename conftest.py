@@ -6,6 +6,8 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,9 +37,41 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def _own_pulumi_backend(settings, tmp_path):
-    """Each test gets a backend of its own: database rows and stacks start empty together."""
-    settings.PULUMI_BACKEND_URL = (tmp_path / "pulumi-state").as_uri()
+def _own_pulumi_backend(request, settings, tmp_path):
+    """Each test gets a backend of its own: database rows and stacks start empty together.
+
+    file:// in the test's directory, or postgres://, a table of its own in the test
+    database (dropped after). Which one: the test's parameter (parametrize this fixture
+    indirectly with "file" / "postgres"), else HEROCOOL_TEST_PULUMI_BACKEND, else file."""
+    kind = getattr(request, "param", None) or os.environ.get("HEROCOOL_TEST_PULUMI_BACKEND",
+                                                             "file")
+    if kind == "file":
+        settings.PULUMI_BACKEND_URL = (tmp_path / "pulumi-state").as_uri()
+        yield settings.PULUMI_BACKEND_URL
+        return
+    assert kind == "postgres", kind
+    request.getfixturevalue("django_db_setup")
+    with postgres_backend(request.getfixturevalue("django_db_blocker")) as url:
+        settings.PULUMI_BACKEND_URL = url
+        yield url
+
+
+@contextmanager
+def postgres_backend(db_blocker):
+    """A postgres:// backend: a fresh table in the test database, dropped after. (Only a
+    session with a django_db test has a test database: without one, the table goes into
+    the configured database, still a table of its own, dropped after.)"""
+    from django.db import connection, transaction
+
+    from herocool_project.pulumi_backend import django_postgres_url
+
+    if "postgresql" not in connection.settings_dict["ENGINE"]:
+        pytest.skip("the postgres:// backend needs the PostgreSQL test database")
+    table = f"pulumi_test_{uuid.uuid4().hex[:12]}"
+    yield django_postgres_url(connection.settings_dict, table=table)
+    with db_blocker.unblock(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import ipaddress
 import os
 from pathlib import Path
 
+from . import pulumi_backend
 from .env import (database_from_url, envbool, envint, envsecret, physical_memory_mb,
                   private_dir, redis_url)
 from .logcontext import logging_config
@@ -158,9 +159,14 @@ HEROCOOL_TARGET = os.environ.get("HEROCOOL_TARGET", "local")
 if HEROCOOL_TARGET not in ("local", "aws"):
     raise ValueError(f"HEROCOOL_TARGET must be local or aws, not {HEROCOOL_TARGET!r}")
 AWS_REGION = os.environ.get("AWS_REGION", "")
-PULUMI_BACKEND_URL = os.environ.get(
-    "PULUMI_BACKEND_URL", (DATA_DIR / "pulumi-state").as_uri()
-)
+# Pulumi state (pgstate): PULUMI_BACKEND_URL as given; else, with PostgreSQL as the
+# platform's database, the CLI's postgres:// backend in the same server, table
+# HEROCOOL_PULUMI_TABLE, as HEROCOOL_PULUMI_DATABASE_URL's role if given (else
+# DATABASE_URL's); else file:// under the data directory. Shown only through
+# pulumi_backend.masked(): the URL may carry a password.
+PULUMI_STATE_TABLE = os.environ.get("HEROCOOL_PULUMI_TABLE", "herocool_pulumi_state")
+PULUMI_BACKEND_URL = pulumi_backend.backend_url(
+    os.environ, table=PULUMI_STATE_TABLE, file_dir=DATA_DIR / "pulumi-state")
 PULUMI_HOME = os.environ.get("PULUMI_HOME", str(DATA_DIR / "pulumi-home"))
 PULUMI_CONFIG_PASSPHRASE = envsecret(
     "PULUMI_CONFIG_PASSPHRASE", keep_in=DATA_DIR / "pulumi_passphrase", required=PRODUCTION

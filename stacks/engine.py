@@ -1,15 +1,19 @@
 """The Pulumi Automation API, and the only module that imports it.
 
 Every operation runs an inline program against one stack of a self-managed backend
-(file:// under the data directory by default) and streams the engine's output lines to
-a callback. Pulumi's errors become ours, with messages a user can read.
+(postgres:// beside a PostgreSQL database, else file:// under the data directory) and
+streams the engine's output lines to a callback. Pulumi's errors become ours, with
+messages a user can read.
 """
 import functools
 import os
 import re
+import secrets
 import shutil
+import socket
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +22,7 @@ from django.conf import settings
 from pulumi import automation as auto
 from semver import VersionInfo
 
+from herocool_project import pulumi_backend
 
 
 class EngineError(Exception):
@@ -73,10 +78,21 @@ def _checked_command(root, version):
     return auto.PulumiCommand(root=root, version=VersionInfo.parse(version))
 
 
-def engine_env():
-    """Environment of every Pulumi process: nothing reaches for the internet."""
+# The CLI's postgres:// backend lists stacks on PULUMI_DIY_BACKEND_PARALLEL (10)
+# goroutines, each holding one pooled connection for its listing while it waits for a
+# second, from a pool of 2 × GOMAXPROCS: on a machine of 5 CPUs or fewer, `stack ls` of a
+# project with that many stacks waits forever. One at a time can always finish.
+_POSTGRES_ENV = {"PULUMI_DIY_BACKEND_PARALLEL": "1"}
+
+
+def engine_env(backend=None):
+    """Environment of every Pulumi process: nothing reaches for the internet, and the
+    backend's password (if any) in PGPASSWORD, never in a URL the CLI could print."""
+    url, password = pulumi_backend.without_password(backend or settings.PULUMI_BACKEND_URL)
     return {
-        "PULUMI_BACKEND_URL": settings.PULUMI_BACKEND_URL,
+        "PULUMI_BACKEND_URL": url,
+        **({"PGPASSWORD": password} if password else {}),
+        **(_POSTGRES_ENV if url.startswith("postgres") else {}),
         "PULUMI_CONFIG_PASSPHRASE": settings.PULUMI_CONFIG_PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -88,18 +104,20 @@ def engine_env():
     }
 
 
-def _workspace_options(project):
-    if settings.PULUMI_BACKEND_URL.startswith("file://"):
-        Path(settings.PULUMI_BACKEND_URL[len("file://"):]).mkdir(parents=True, exist_ok=True)
+def _workspace_options(project, backend=None):
+    """Options of a workspace on `backend` (a URL; the configured one by default)."""
+    env = engine_env(backend)
+    if env["PULUMI_BACKEND_URL"].startswith("file://"):
+        Path(env["PULUMI_BACKEND_URL"][len("file://"):]).mkdir(parents=True, exist_ok=True)
     Path(settings.PULUMI_HOME).mkdir(parents=True, exist_ok=True)
     return auto.LocalWorkspaceOptions(
         pulumi_home=settings.PULUMI_HOME,
-        env_vars=engine_env(),
+        env_vars=env,
         secrets_provider="passphrase",
         project_settings=auto.ProjectSettings(
             name=project,
             runtime="python",
-            backend=auto.ProjectBackend(settings.PULUMI_BACKEND_URL),
+            backend=auto.ProjectBackend(env["PULUMI_BACKEND_URL"]),
         ),
         pulumi_command=pulumi_command(),
     )
@@ -213,7 +231,11 @@ def destroy(project, stack_name, program, *, on_output=None):
     return Result(summary=_summary(result.summary))
 
 
-def outputs(project, stack_name):
+def outputs(project, stack_name, *, backend=None):
+    """The stack's outputs (secret ones in plain text), on `backend` if given."""
+    if backend:
+        with _workspace(project, backend) as ws:
+            return {key: out.value for key, out in ws.stack_outputs(stack_name).items()}
     with _stack(project, stack_name, None, create=False) as stack, _translated():
         return _outputs(stack)
 
@@ -232,19 +254,54 @@ def cancel(project, stack_name):
 
 
 @contextmanager
-def _workspace(project):
+def _workspace(project, backend=None):
     """A workspace with no stack selected, in a temporary work directory removed after."""
-    opts = _workspace_options(project)
+    opts = _workspace_options(project, backend)
     with tempfile.TemporaryDirectory(prefix="herocool-ws-") as work_dir:
         opts.work_dir = work_dir
         with _translated():
             yield auto.LocalWorkspace(**vars(opts))
 
 
-def list_stacks(project):
+def list_stacks(project, *, backend=None):
     """Names of the project's stacks in the backend (for maintenance commands only)."""
-    with _workspace(project) as ws:
+    with _workspace(project, backend) as ws:
         return sorted(s.name for s in ws.list_stacks())
+
+
+def export_state(project, stack_name, *, backend=None):
+    """The stack's checkpoint as JSON-able data. Its secrets are in plain text (so that
+    two exports compare by value): keep it in memory, never in a log or a file."""
+    with _workspace(project, backend) as ws:
+        exported = ws.export_stack(stack_name)
+    return {"version": exported.version, "deployment": exported.deployment}
+
+
+def import_state(project, stack_name, state, *, backend=None):
+    """Write a checkpoint from export_state() into the stack, made if missing. The CLI
+    encrypts its secrets again with the checkpoint's own passphrase provider (and salt),
+    so the target needs the source's PULUMI_CONFIG_PASSPHRASE."""
+    with _workspace(project, backend) as ws:
+        try:
+            ws.create_stack(stack_name)
+        except auto.errors.StackAlreadyExistsError:
+            pass
+        ws.import_stack(stack_name, auto.Deployment(**state))
+
+
+def check_locking():
+    """Lock and unlock a scratch stack of the backend: two updates (the second would be
+    refused as busy had the first left its lock), then destroy and remove it. Returns
+    the seconds it took; raises EngineError on any failure."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", f"doctor-{socket.gethostname()}-{os.getpid()}-"
+                                           f"{secrets.token_hex(3)}")
+    started = time.monotonic()
+    try:
+        up("herocool-doctor", name, _empty)
+        up("herocool-doctor", name, _empty)
+    finally:
+        destroy("herocool-doctor", name, _empty)
+    return time.monotonic() - started
 
 
 def _summary(update_summary):
@@ -264,7 +321,7 @@ def describe():
         "cli": command.command,
         "version": str(command.version),
         "sdk_version": sdk_version(),
-        "backend": settings.PULUMI_BACKEND_URL,
+        "backend": pulumi_backend.masked(settings.PULUMI_BACKEND_URL),
         "pulumi_home": settings.PULUMI_HOME,
         "plugins": plugins,
         "python_plugin": str(python_plugin) if python_plugin.exists() else None,

@@ -41,3 +41,21 @@ def test_aws_target_needs_plugin_and_region(settings):
         doctor()
     assert "aws resource plugin is not installed" in str(failure.value)
     assert "AWS_REGION is not set" in str(failure.value)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("_own_pulumi_backend", ["postgres"], indirect=True)
+def test_postgres_backend_is_shown_masked_and_locks(settings, _own_pulumi_backend):
+    settings.PULUMI_BACKEND_URL = _own_pulumi_backend.replace("herocool@", "herocool:pw-9x@")
+    report = doctor("--skip-origin")
+    assert "Backend:       postgres://herocool:****@" in report and "pw-9x" not in report
+    assert "Locking:       a scratch stack locked, unlocked and removed in" in report
+    assert "The engine is healthy." in report
+
+
+def test_a_backend_that_cannot_lock_is_a_problem(settings):
+    settings.PULUMI_BACKEND_URL = ("postgres://herocool:pw-9x@127.0.0.1:9/none"
+                                   "?sslmode=disable&connect_timeout=3&table=t")
+    with pytest.raises(CommandError, match="could not lock and unlock a scratch stack") as e:
+        doctor("--skip-origin")
+    assert "pw-9x" not in str(e.value)

@@ -1,4 +1,4 @@
-"""The real Pulumi engine (not mocked) on the local target."""
+"""The real Pulumi engine (not mocked) on the local target, on both backends."""
 import threading
 import time
 
@@ -10,7 +10,11 @@ from sites.programs import local
 from sites.programs.spec import SiteSpec
 from stacks import engine
 
-pytestmark = pytest.mark.slow
+# Every test on both self-managed backends: postgres:// (a table of the PostgreSQL
+# test database, the default beside PostgreSQL) and file:// (the SQLite default).
+pytestmark = [pytest.mark.slow, pytest.mark.django_db,  # the test database holds the state
+              pytest.mark.parametrize("_own_pulumi_backend", ["postgres", "file"],
+                                      indirect=True)]
 PROJECT = "herocool-enginetest"
 
 

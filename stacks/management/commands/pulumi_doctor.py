@@ -9,7 +9,8 @@ from stacks import engine
 
 
 class Command(BaseCommand):
-    help = "Check the Pulumi CLI, backend, plugins, passphrase and the sites origin."
+    help = ("Check the Pulumi CLI, the backend (and that it can lock and unlock a scratch "
+            "stack), plugins, passphrase and the sites origin.")
 
     def add_arguments(self, parser):
         parser.add_argument("--skip-origin", action="store_true",
@@ -26,7 +27,8 @@ class Command(BaseCommand):
         if facts["version"] != facts["sdk_version"]:
             problems.append(f"CLI v{facts['version']} differs from the SDK "
                             f"v{facts['sdk_version']}: run scripts/setup_pulumi.sh")
-        self._show("Backend", facts["backend"])
+        self._show("Backend", facts["backend"])  # masked: the URL may carry a password
+        problems += self._locking_problems()
         self._show("PULUMI_HOME", facts["pulumi_home"])
         self._show("Plugins", ", ".join(facts["plugins"]) or "(none installed)")
         self._show("Python plugin", facts["python_plugin"] or "MISSING")
@@ -47,6 +49,15 @@ class Command(BaseCommand):
 
     def _show(self, label, value):
         self.stdout.write(f"{label + ':':<15}{value}")
+
+    def _locking_problems(self):
+        try:
+            seconds = engine.check_locking()
+        except engine.EngineError as exc:
+            self._show("Locking", f"FAILED ({exc})")
+            return [f"the backend could not lock and unlock a scratch stack: {exc}"]
+        self._show("Locking", f"a scratch stack locked, unlocked and removed in {seconds:.1f} s")
+        return []
 
     def _aws_problems(self, facts):
         problems = []
