@@ -101,12 +101,11 @@ class DeploymentRunner:
             if not self.deployment.finish(state, error=error,
                                           summary=result.summary if result else None):
                 return  # cancelled meanwhile: whoever cancelled set the resource's state
-            if self.deployment.action == Action.PREVIEW:
-                pass
-            elif state == State.FAILED:
-                self.resource.mark_failed(error)
-            else:
-                self._apply_result(result)
+            if self.deployment.action != Action.PREVIEW:  # a preview changes no record
+                if state == State.FAILED:
+                    self.resource.mark_failed(error)
+                else:
+                    self._apply_result(result)
         self.say("Finished %s: %s", self.deployment.action, state)
 
     def _apply_result(self, result):

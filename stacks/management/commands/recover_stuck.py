@@ -3,8 +3,7 @@ and cancelled ones whose job is gone end cancelled, their stacks unlocked."""
 from django.core.management.base import BaseCommand, CommandError
 
 from stacks import engine
-from stacks.models import Deployment
-from stacks.sweep import job_is_gone, release
+from stacks.sweep import release, release_abandoned
 
 
 class Command(BaseCommand):
@@ -18,15 +17,7 @@ class Command(BaseCommand):
                             help="Only say what would be recovered.")
 
     def handle(self, *args, older_than, dry_run, **options):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        cutoff = timezone.now() - timedelta(minutes=older_than)
-        running = Deployment.objects.filter(
-            status__in=[Deployment.State.RUNNING, Deployment.State.CANCELLING],
-            started_at__lte=cutoff)
-        stuck = [d for d in running if job_is_gone(d)]
+        stuck = release_abandoned(older_than=older_than, dry_run=True)
         failures = 0
         for deployment in stuck:
             if dry_run:
@@ -39,6 +30,6 @@ class Command(BaseCommand):
             except engine.EngineError as exc:
                 failures += 1
                 self.stderr.write(f"could not unlock {deployment.stack_name}: {exc}")
-        self.stdout.write(f"{len(stuck)} stuck deployment(s) of {running.count()} running.")
+        self.stdout.write(f"{len(stuck)} stuck deployment(s).")
         if failures:
             raise CommandError(f"{failures} stack(s) could not be unlocked.")
