@@ -68,7 +68,17 @@ def release_abandoned(*, older_than=0, dry_run=False):
         .order_by("started_at") if job_is_gone(d)]
     if dry_run:
         return found
-    return [d for d in found if release(d)]
+    return [d for d in found if _release_noting(d)]
+
+
+def _release_noting(deployment):
+    """release(), logging a stack the engine could not unlock rather than giving up the
+    rest of the sweep for it (the next sweep tries again)."""
+    try:
+        return release(deployment)
+    except engine.EngineError as exc:
+        log.error("could not unlock %s: %s", deployment.stack_name, exc)
+        return False
 
 
 def release(deployment):
@@ -98,10 +108,17 @@ def job_is_gone(deployment):
     """True when no worker runs this deployment's job any more: its worker is dead (no
     heartbeat), or alive but past it, or (no worker recorded) RQ says it ended."""
     job_id = str(deployment.code)
-    if deployment.worker_name:
-        worker = _live_worker(deployment.worker_name)
-        return worker is None or worker.get_current_job_id() != job_id
-    return _job_status(job_id) not in WAITING
+    if not deployment.worker_name:
+        return _job_status(job_id) not in WAITING
+    worker = _live_worker(deployment.worker_name)
+    if worker is None:
+        return True
+    current = worker.get_current_job_id()
+    if current is None and _fetch(job_id) is None:
+        # Redis lost its records (a restart without persistence, a flush) and the worker's
+        # heartbeat re-created its key without them: it may still be on this job.
+        return False
+    return current != job_id
 
 
 def _live_worker(name):
@@ -109,7 +126,7 @@ def _live_worker(name):
 
     conn = django_rq.get_connection("default")
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=conn)
-    if worker is None or worker.last_heartbeat is None:
+    if worker is None or worker.death_date or worker.last_heartbeat is None:
         return None
     silent = timezone.now() - worker.last_heartbeat
     return worker if silent.total_seconds() < settings.WORKER_DEAD_AFTER else None

@@ -144,3 +144,42 @@ def test_the_admin_neither_edits_nor_deletes(admin_client, site, alice):
     site.refresh_from_db()
     assert site.name == "blog" and site.content == "<p>1</p>"
     assert Deployment.objects.filter(pk=deployment.pk).exists()
+
+
+def live_worker(queue):
+    """An RQ worker registered in Redis with a fresh heartbeat and no job in hand."""
+    from stacks.rqworker import HerocoolWorker
+
+    worker = HerocoolWorker([queue], connection=queue.connection)
+    worker.register_birth()
+    worker.heartbeat()
+    return worker
+
+
+def test_a_live_worker_whose_records_redis_lost_keeps_its_deployment(site, alice, queue):
+    """After a Redis restart without persistence a busy worker's key comes back with its
+    heartbeat but without its current job, and the job's own record is gone: the sweep
+    must not take the job for gone and unlock a stack the engine still holds."""
+    from stacks.sweep import job_is_gone
+
+    worker = live_worker(queue)
+    deployment = running(site)
+    Deployment.objects.filter(pk=deployment.pk).update(worker_name=worker.name)
+    deployment.refresh_from_db()
+    assert not job_is_gone(deployment)
+    worker.register_death()
+    assert job_is_gone(deployment)
+
+
+def test_a_live_worker_past_its_job_lets_it_go(site, alice, queue):
+    """Its horse was killed: the worker lives on, RQ recorded the job as failed."""
+    from stacks.sweep import job_is_gone
+
+    worker = live_worker(queue)
+    deployment = running(site)
+    job = queue.enqueue("stacks.jobs.run_deployment", deployment.pk,
+                        job_id=str(deployment.code))
+    job.set_status("failed")
+    Deployment.objects.filter(pk=deployment.pk).update(worker_name=worker.name)
+    deployment.refresh_from_db()
+    assert job_is_gone(deployment)
