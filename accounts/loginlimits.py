@@ -85,10 +85,10 @@ def _backoff_wait(name):
 
 
 def _redis(work):
-    import django_rq
+    from herocool_project import redisconn
 
     try:
-        return work(django_rq.get_connection("default"))
+        return work(redisconn.connection())
     except Exception:  # noqa: BLE001 - Redis down: fail open, as allow() does
         log.warning("login back-off not applied: Redis unavailable")
         return None

@@ -10,7 +10,6 @@ import logging
 import time
 from datetime import timedelta
 
-import django_rq
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
 from django.http import HttpResponse, HttpResponseNotFound
@@ -22,6 +21,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
 from rq import Worker
 
+from herocool_project import redisconn
 from stacks.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def queue_families():
                             "Age of a queue's oldest waiting job (0: empty).",
                             labels=["queue"])
     for name in sorted(settings.RQ_QUEUES):
-        queue = django_rq.get_queue(name)
+        queue = redisconn.queue(name)
         depth.add_metric([name], queue.count)
         oldest = queue.get_job_ids(0, 1)
         job = queue.fetch_job(oldest[0]) if oldest else None
@@ -176,7 +176,7 @@ def worker_family():
     workers = GaugeMetricFamily("herocool_workers", "RQ workers alive, by state.",
                                 labels=["state"])
     states = {}
-    for worker in Worker.all(connection=django_rq.get_connection("default")):
+    for worker in Worker.all(connection=redisconn.connection()):
         state = worker.get_state()
         state = str(getattr(state, "value", state))  # a WorkerStatus or its stored text
         states[state] = states.get(state, 0) + 1

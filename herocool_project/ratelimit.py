@@ -15,12 +15,12 @@ def _parse(rule):
 
 def allow(scope, key, rule):
     """Count one hit of `key` in `scope`; False once the rule's count is exceeded."""
-    import django_rq
+    from herocool_project import redisconn
 
     limit, window = _parse(rule)
     name = f"herocool:rate:{scope}:{key}"
     try:
-        conn = django_rq.get_connection("default")
+        conn = redisconn.connection()
         pipe = conn.pipeline()
         pipe.incr(name)
         pipe.expire(name, window, nx=True)

@@ -7,11 +7,11 @@ for every path that can grow what a user or the host runs.
 """
 import logging
 
-import django_rq
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 
+from herocool_project import redisconn
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def _busy_message(resource):
 
 
 def queue(name="default"):
-    return django_rq.get_queue(name)
+    return redisconn.queue(name)
 
 
 def enqueue(deployment):
