@@ -2,6 +2,7 @@
 bounded in time and in cycles: first the single-process server (bench/server.py), then
 the production one (gunicorn as the Procfile runs it), in the same run, each with users
 of its own."""
+import multiprocessing
 import re
 import socket
 import threading
@@ -12,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
+from bench import cpu
 from bench.common import (BASE, BENCH, PAGE_HTML, child_env, free_port, log, ms, pct,
                           spawn_guarded, stop_process, wait_until)
 from bench.data import add_resources, empty_queue, numbered_users
@@ -114,7 +116,7 @@ def session_cookies(count, prefix="load"):
 
 def server_command(kind, port, threads):
     """bench/server.py (one process, a pool of threads), or gunicorn as the Procfile's
-    `web` runs it (WEB_CONCURRENCY workers, default 2 × CPUs + 1)."""
+    `web` runs it (gthread: WEB_CONCURRENCY processes, default one per CPU, × WEB_THREADS)."""
     if kind == "single":
         return [str(BENCH / "server.py"), "--port", str(port), "--threads", str(threads)]
     return [str(BASE / ".venv" / "bin" / "gunicorn"), "-c",
@@ -143,19 +145,62 @@ def start_server(run_dir, port, threads, kind="single"):
     return server
 
 
-def drive(port, cookies, seconds):
-    """All users at once until `seconds` have passed; returns (recorder, elapsed)."""
-    Browser(port, cookies[0]).request("GET", "/")  # first request: URLconf, templates
+GENERATOR_PROCESSES = 5  # the users' threads spread over this many processes
+
+
+def _users_process(port, cookies, first_index, deadline, out):
+    """One load-generator process: a thread per user; sends back its samples."""
     rec = Recorder()
-    deadline = time.monotonic() + seconds
-    t0 = time.perf_counter()
-    pool = [threading.Thread(target=load_user, args=(port, cookie, deadline, i, rec),
-                             daemon=True) for i, cookie in enumerate(cookies)]
+    pool = [threading.Thread(target=load_user, args=(port, cookie, deadline,
+                                                     first_index + i, rec), daemon=True)
+            for i, cookie in enumerate(cookies)]
     for t in pool:
         t.start()
     for t in pool:
-        t.join(seconds + 120)
-    return rec, time.perf_counter() - t0
+        t.join(deadline - time.monotonic() + 120)
+    out.send((rec.samples, rec.errors))
+    out.close()
+
+
+def drive(port, cookies, seconds, processes=GENERATOR_PROCESSES):
+    """All users at once until `seconds` have passed; returns (recorder, elapsed, cpu).
+
+    The users run in several processes (forked, threads in each), so that the load
+    generator's own GIL does not queue responses and count that wait as the server's
+    latency; cpu: the seconds of CPU the server, PostgreSQL and the generator used."""
+    Browser(port, cookies[0]).request("GET", "/")  # first request: URLconf, templates
+    ctx = multiprocessing.get_context("fork")
+    deadline = time.monotonic() + seconds
+    groups = [cookies[i::processes] for i in range(processes)]
+    before = _cpu(port)
+    t0 = time.perf_counter()
+    children = []
+    for n, group in enumerate(groups):
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_users_process,
+                            args=(port, group, n * 1000, deadline, send), daemon=True)
+        child.start()
+        send.close()
+        children.append((child, receive))
+    rec = Recorder()
+    for child, receive in children:
+        if receive.poll(seconds + 180):
+            samples, errors = receive.recv()
+            rec.samples += samples
+            rec.errors += errors[:20 - len(rec.errors)]
+        child.join(30)
+    elapsed = time.perf_counter() - t0
+    after = _cpu(port)
+    return rec, elapsed, {k: after[k] - before[k] for k in after}
+
+
+_server = {}
+
+
+def _cpu(port):
+    return {"server": cpu.group_cpu(_server["pgid"]) if _server else 0.0,
+            "postgres": cpu.postgres_cpu(settings.DATABASES["default"]["PORT"]),
+            "generator": cpu.own_children_cpu()}
 
 
 def summarise(rec, elapsed):
@@ -177,17 +222,21 @@ def bench_load(run_dir, users_count, seconds, threads, kind="single"):
     cookies = session_cookies(users_count, prefix)
     port = free_port()
     server = start_server(run_dir, port, threads, kind)
+    _server["pgid"] = server.pid  # its own session: the group holds every worker
     try:
-        rec, elapsed = drive(port, cookies, seconds)
+        rec, elapsed, used = drive(port, cookies, seconds)
     finally:
+        _server.clear()
         stop_process(server)
     result = {"server": kind, "users": users_count, "threads": threads,
               **summarise(rec, elapsed),
+              "cpu_seconds": used, "generator_processes": GENERATOR_PROCESSES,
               "sites_created": Site.objects.filter(owner__username__startswith=f"{prefix}-",
                                                    name__startswith="load-").count(),
               "jobs_enqueued": queue.count}
     queue.empty()
     log(f"load ({kind}): {result['requests']} requests in {elapsed:.0f}s ({result['rps']:.0f}/s), "
         f"{result['errors']} errors, p95 {result['p95']:.0f} ms, "
-        f"{result['sites_created']} sites created")
+        f"{result['sites_created']} sites created; CPU s: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in used.items()))
     return result

@@ -156,7 +156,9 @@ def writes_section(w):
 def load_section(ld):
     lines = [
         "", "## 5. Load: concurrent users against a real server", "",
-        f"{ld['users']} simulated users (threads, `http.client`, one connection per request) "
+        f"{ld['users']} simulated users (threads, `http.client`, one connection per request; "
+        f"spread over {ld.get('generator_processes', 1)} forked processes, so that the "
+        "generator's own GIL does not queue answers and add that wait to the latency) "
         f"for {ld['seconds']:.0f} s against `bench/server.py` on 127.0.0.1 (stdlib wsgiref "
         f"with a pool of {ld['threads']} threads, each keeping its database connection; one "
         "process; DEBUG off). Each user has a session (created with `force_login`, sent as "
@@ -202,7 +204,7 @@ def production_section(single, prod):
     lines = [
         "", "### 5b. The production web tier beside the single process (same run)", "",
         "The same load, with users of its own, against gunicorn as the Procfile's `web` runs "
-        "it (`WEB_CONCURRENCY` sync workers, default 2 × CPUs + 1; whitenoise; DEBUG off), "
+        "it (gthread: `WEB_CONCURRENCY` processes, default one per CPU, × `WEB_THREADS` threads, default 8; the application preloaded; whitenoise; DEBUG off), "
         "right after the single-process run on the same machine.", "",
         "| server | requests | per second | errors | p50 ms | p95 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -210,6 +212,23 @@ def production_section(single, prod):
     lines += [f"| {name} | {r['requests']:,} | {r['rps']:.0f} | {r['errors']} | "
               f"{fmt(r['p50'])} | {fmt(r['p95'])} | {fmt(r['p99'])} |" for name, r in rows]
     lines += ["", f"Throughput ratio, production ÷ single: **{prod['rps'] / single['rps']:.2f}×**."]
+    return lines + cpu_lines(rows)
+
+
+def cpu_lines(rows):
+    """Where the machine's CPU went during each run (from /proc): the web server's
+    processes, PostgreSQL's, the load generator's; per request and as CPUs busy."""
+    if not all(r.get("cpu_seconds") for _, r in rows):
+        return []
+    lines = ["", "CPU used during each run (from /proc: the server's process group, the "
+             "benchmark PostgreSQL and its backends, the generator's processes):", "",
+             "| server | web ms/request | PostgreSQL ms/request | generator ms/request | "
+             "CPUs busy (of the machine's) |", "|---|---:|---:|---:|---:|"]
+    for name, r in rows:
+        c, n = r["cpu_seconds"], max(r["requests"], 1)
+        busy = sum(c.values()) / r["seconds"]
+        lines.append(f"| {name} | {c['server'] * 1000 / n:.1f} | {c['postgres'] * 1000 / n:.1f} "
+                     f"| {c['generator'] * 1000 / n:.1f} | {busy:.2f} |")
     return lines
 
 
