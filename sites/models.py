@@ -59,6 +59,8 @@ class Site(StackResource):
         if mine.count() > settings.QUOTA_SITES:
             return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
                     "one first.")
+        # Not under a host-wide lock (sites are small): creates by several owners at the
+        # same moment may pass HOST_MAX_SITES by as many as there are of them.
         everyone = Site.objects.exclude(status=Status.DELETED).count()
         if everyone > settings.HOST_MAX_SITES:
             return ("The platform is full: it holds as many sites as its operator allows "

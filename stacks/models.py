@@ -166,6 +166,13 @@ class StackResource(models.Model):
         return Status.LIVE, ""
 
     # --- quotas: checked by request_deployment under a lock, for every path ----------
+    # True where a host-wide limit must hold exactly (quota checks then take the
+    # host-wide lock); a limit counted over every owner's rows may otherwise be passed by
+    # as many creates as run at the same moment.
+    @property
+    def host_wide_quota(self):
+        return False
+
     def quota_problem(self):
         """Why this resource, as it now stands in the database, breaks its owner's or the
         host's limits (a message for the user), or "" when it fits."""

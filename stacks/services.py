@@ -27,8 +27,10 @@ STATUS_ON_REQUEST = {
 # Actions after which the resource may take more than before: quotas are checked.
 GROWING = (Action.CREATE, Action.UPDATE)
 NOT_DELETED = [s for s in Status.values if s != Status.DELETED]
-# Any constant: the key of the PostgreSQL advisory lock that serialises quota checks.
+# Any constants: the keys of the PostgreSQL advisory locks that serialise quota checks,
+# host-wide (one 64-bit key) and per owner (two 32-bit keys: this one and the owner's id).
 QUOTA_LOCK = 0x68657230
+OWNER_QUOTA_LOCK = 0x68657231
 
 
 class DeploymentRefused(Exception):
@@ -44,7 +46,7 @@ def request_deployment(resource, action, user, *, params=None):
     """
     with transaction.atomic():
         if action in GROWING:
-            lock_quotas()
+            lock_quotas(resource)
         resource = type(resource).objects.select_for_update().get(pk=resource.pk)
         _check_allowed(resource, action, user)
         resource.apply_changes(params or {})  # in memory: what the quotas must allow
@@ -70,14 +72,22 @@ def request_deployment(resource, action, user, *, params=None):
     return deployment
 
 
-def lock_quotas():
-    """Count-then-insert must not interleave: one quota check at a time, host-wide.
+def lock_quotas(resource):
+    """Count-then-insert must not interleave: one quota check at a time per owner, and
+    host-wide where the resource's host-wide limit must hold exactly (a local VM's
+    memory). Other owners' creates never wait on each other: a platform-wide lock held
+    to each commit made every create on the platform queue behind the one before.
     Taken before any resource row lock (callers that lock the row first call this
-    first), so two requests never wait on each other in opposite orders. (SQLite's
-    IMMEDIATE transactions already serialise every writer.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    first), host-wide before owner, so two requests never wait on each other in
+    opposite orders. (SQLite's IMMEDIATE transactions already serialise every writer.)"""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if resource.host_wide_quota:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [QUOTA_LOCK])
+        # The two-key form: its own key space, apart from the host-wide lock's.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       [OWNER_QUOTA_LOCK, resource.owner_id])
 
 
 QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable right now: it "
@@ -221,7 +231,7 @@ def apply_preview(preview, user):
     if preview.action != Action.PREVIEW or preview.status != State.SUCCEEDED:
         raise DeploymentRefused("Only a succeeded preview can be deployed.")
     with transaction.atomic():
-        lock_quotas()
+        lock_quotas(preview.resource)
         resource = type(preview.resource).objects.select_for_update().get(
             pk=preview.resource_id)
         later = resource.deployments.filter(queued_at__gt=preview.queued_at).exclude(

@@ -71,6 +71,10 @@ class VirtualMachine(StackResource):
             fields["ami_id"] = outputs["ami_id"]
         return fields
 
+    @property
+    def host_wide_quota(self):
+        return self.target == "local"  # the host's memory cap must hold exactly
+
     def quota_problem(self):
         mine = VirtualMachine.objects.filter(owner_id=self.owner_id).exclude(
             status=Status.DELETED)

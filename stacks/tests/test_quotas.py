@@ -75,3 +75,20 @@ def test_ten_concurrent_creates_cannot_pass_the_quota(alice, settings):
         t.join(30)
     assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 7
     assert Site.objects.count() == 3 and Deployment.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_owners_quota_check_never_waits_for_anothers(alice, bob):
+    """Quota checks lock per owner: bob's create goes on while alice's is in its
+    transaction (a platform-wide lock made every create queue behind the one before)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from stacks.tests.locks import can_lock_quotas_now, quota_locks_held
+
+    alices = Site.objects.create(owner=alice, name="a", content="x")
+    alices_second = Site.objects.create(owner=alice, name="a2", content="x")
+    bobs = Site.objects.create(owner=bob, name="b", content="x")
+    with quota_locks_held(alices):
+        assert can_lock_quotas_now(bobs)
+        assert not can_lock_quotas_now(alices_second)  # her own checks still take turns
+    assert can_lock_quotas_now(alices_second)

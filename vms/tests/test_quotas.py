@@ -41,3 +41,19 @@ def test_the_host_memory_cap_holds_across_accounts(client, alice, bob, keys, set
     assert "This host has no room" in response.content.decode()
     assert not VirtualMachine.objects.filter(owner=bob).exists()
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_local_machine_quota_checks_stay_host_wide(alice, bob, keys):
+    """The host's memory cap counts every owner's machines: their checks take turns."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from stacks.tests.locks import can_lock_quotas_now, quota_locks_held
+
+    with quota_locks_held(machine(alice, keys, "a1")):
+        assert not can_lock_quotas_now(machine(bob, keys, "b1"))
+        aws = machine(bob, keys, "b2")
+        aws.target = "aws"
+        assert can_lock_quotas_now(aws)  # no host-wide limit on AWS machines
