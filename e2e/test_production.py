@@ -166,6 +166,19 @@ def test_debug_is_off_so_a_foreign_host_gets_a_plain_400(launched):
 
 
 @pytest.mark.slow
+def test_the_web_processes_share_their_metrics(launched):
+    """Every gunicorn worker writes its request latencies where /metrics sums them
+    (prometheus_client's multiprocess mode, set up by the config before the app loads);
+    otherwise a scrape shows whichever worker answers it."""
+    base, data, proc = launched
+    for _ in range(20):
+        assert answers(f"{base}/login/") == 200
+    web = {pid for pid, (uid, cmd) in processes_of(data).items() if "gunicorn" in cmd}
+    written = {int(f.stem.rsplit("_", 1)[1]) for f in (data / "metrics").glob("histogram_*.db")}
+    assert written and written <= web, (written, web)
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_every_process(launched):
     base, data, proc = launched
     assert len(processes_of(data)) >= 5
