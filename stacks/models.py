@@ -61,6 +61,16 @@ class StackResource(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created"]
+        indexes = [
+            # A user's list and dashboard, newest first, by key (stacks/keyset.py).
+            models.Index(fields=["owner", "-created", "-id"],
+                         condition=~Q(status=Status.DELETED), name="%(class)s_owner_list"),
+            # The admin's list by status, newest (highest id) first.
+            models.Index(fields=["status", "-id"], name="%(class)s_status"),
+            # No index on (created) for the whole table: given one, the database walks it
+            # for a user whose rows are few or old, filtering out everyone else's rows.
+            # The admin lists by id instead (stacks/admin.py).
+        ]
 
     def __str__(self):
         return self.name
@@ -225,7 +235,18 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-queued_at", "-id"]
-        indexes = [models.Index(fields=["resource_type", "resource_id", "-queued_at"])]
+        indexes = [
+            # A resource's history, by key (stacks/keyset.py).
+            models.Index(fields=["resource_type", "resource_id", "-queued_at", "-id"],
+                         name="deployment_history"),
+            # A user's activity feed and the dashboard's latest deployments.
+            models.Index(fields=["owner", "-queued_at", "-id"], name="deployment_owner_feed"),
+            # The admin's list by status, newest (highest id) first. No index on
+            # (queued_at) for the whole table: given one, the database walks it for a
+            # user whose deployments are few or old, filtering out everyone else's. The
+            # admin lists by id (the primary key's index) instead (stacks/admin.py).
+            models.Index(fields=["status", "-id"], name="deployment_status"),
+        ]
         constraints = [
             # The database itself refuses a second active deployment for one stack.
             models.UniqueConstraint(
