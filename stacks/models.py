@@ -65,8 +65,11 @@ class StackResource(models.Model):
             # A user's list and dashboard, newest first, by key (stacks/keyset.py).
             models.Index(fields=["owner", "-created", "-id"],
                          condition=~Q(status=Status.DELETED), name="%(class)s_owner_list"),
-            # The admin's list by status, newest (highest id) first.
+            # The admin's list by status, newest (highest id) first; its search by the
+            # start of a name (stack names have their unique index's twin for LIKE).
             models.Index(fields=["status", "-id"], name="%(class)s_status"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"],
+                         name="%(class)s_name_prefix"),
             # No index on (created) for the whole table: given one, the database walks it
             # for a user whose rows are few or old, filtering out everyone else's rows.
             # The admin lists by id instead (stacks/admin.py).

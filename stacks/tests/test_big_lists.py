@@ -198,3 +198,22 @@ def test_the_pages_queries_use_their_indexes(alice):
     assert "deployment_history" in plan(site.deployments.order_by("-queued_at", "-id")[:51])
     assert "deployment_status" in plan(
         Deployment.objects.filter(status="failed").order_by("-pk")[:50])
+
+
+@pytest.mark.parametrize("name", ADMIN_LISTS)
+def test_admin_search_finds_by_what_an_index_finds(admin_client, alice, bob, name):
+    add_resources(alice, 2)
+    add_resources(bob, 2, start=10)
+    model = {"stacks": Deployment, "sites": Site}.get(name.split(":")[1].split("_")[0])
+    if model is None:
+        from vms.models import VirtualMachine as model
+    row = model.objects.filter(owner=alice).first()
+    url = reverse(name)
+    for term, expected in [(row.stack_name[:12], model.objects.filter(
+                               stack_name__startswith=row.stack_name[:12])),
+                           ("alice", model.objects.filter(owner=alice)),
+                           (str(row.code), [row])]:
+        sql = queries(admin_client, url, q=term)
+        page = admin_client.get(url, {"q": term}).content.decode()
+        assert page.count('name="_selected_action"') == len(expected), term
+        assert not [q for q in sql if "LIKE '%" in q or "LIKE UPPER('%" in q], term
