@@ -48,8 +48,11 @@ ADMIN_PAGES = [
     ("admin: deployments, failed", "admin:stacks_deployment_changelist",
      "?status__exact=failed"),
     ("admin: deployments, page 200", "admin:stacks_deployment_changelist", "?p=200"),
+    ("admin: deployments, search a user", "admin:stacks_deployment_changelist",
+     "?q=bench-big"),
     ("admin: sites", "admin:sites_site_changelist", ""),
     ("admin: sites, failed", "admin:sites_site_changelist", "?status__exact=failed"),
+    ("admin: sites, search a name", "admin:sites_site_changelist", "?q=site-1234"),
     ("admin: VMs", "admin:vms_virtualmachine_changelist", ""),
 ]
 

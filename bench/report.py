@@ -151,7 +151,8 @@ def big_pages_section(res, repeat):
         "walk it and filter out everyone else's rows); pages by key (`?before=<time>,<id>`, "
         "`stacks/keyset.py`), no OFFSET and no COUNT; the admin's count stops at 10,001 "
         "rows, no second COUNT of the whole table, filters of fixed values (no SELECT "
-        "DISTINCT), newest first by the primary key.",
+        "DISTINCT), newest first by the primary key, a search by prefix or exact value "
+        "(no LIKE '%…%').",
     ]
 
 
