@@ -4,11 +4,13 @@ Operators look, and act only through deployments: nothing here edits a resource'
 or deletes a resource or a deployment (a deleted row would leave its stack running and
 lose its history).
 """
+import functools
+import operator
 import uuid
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils.functional import cached_property
@@ -65,14 +67,12 @@ class BigListAdmin(admin.ModelAdmin):
             # table's primary key for a user whose rows are old, filtering).
             return (queryset.filter(owner_id=owner[0])
                     .order_by(f"-{self.model.newest_field}", "-pk")), False
-        match = Q(pk__in=[])
-        for field in self.search_prefixes:
-            match |= Q(**{f"{field}__startswith": term})
+        matches = [Q(**{f"{field}__startswith": term}) for field in self.search_prefixes]
         try:
-            match |= Q(code=uuid.UUID(term))
+            matches.append(Q(code=uuid.UUID(term)))
         except ValueError:
             pass
-        return queryset.filter(match), False
+        return queryset.filter(functools.reduce(operator.or_, matches)), False
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj):
