@@ -91,31 +91,36 @@ def _deployments(each):
             "r.created + (k - 1) * interval '1 hour' + interval '4 seconds', '', "
             "'{\"result\": \"succeeded\", \"changes\": {\"update\": 1}}', '{}', '' "
             "FROM (SELECT %s AS t, id, owner_id, stack_name, created FROM sites_site "
+            "      WHERE stack_name LIKE 'site-big-%%' "
             "      UNION ALL SELECT %s, id, owner_id, stack_name, created "
-            "      FROM vms_virtualmachine) r CROSS JOIN generate_series(1, %s) k "
+            "      FROM vms_virtualmachine WHERE stack_name LIKE 'vm-big-%%') r "
+            "CROSS JOIN generate_series(1, %s) k "
             "ORDER BY 9, r.id", [site_type, vm_type, each])
 
 
 def _log_chunks(every):
-    """A short log (one chunk) for one deployment in `every`."""
+    """A short log (one chunk) for one deployment of this set in `every`."""
     with connection.cursor() as cur:
         cur.execute(
             'INSERT INTO stacks_deploymentlogchunk (deployment_id, start, "end", text) '
-            "SELECT id, 0, %s, %s FROM stacks_deployment WHERE id %% %s = 0",
+            "SELECT id, 0, %s, %s FROM stacks_deployment WHERE id %% %s = 0 "
+            "AND (stack_name LIKE 'site-big-%%' OR stack_name LIKE 'vm-big-%%')",
             [len(DEPLOY_LOG), DEPLOY_LOG, every])
 
 
 def build_big_dataset(resources=100_000, deployments=1_000_000, big_share=0.1,
-                      log_every=20):
-    """The data set above; returns ({"bench-big": user, "bench-small": user}, counts)."""
+                      log_every=20, fillers=FILLER_USERS):
+    """The data set above, beside whatever the database holds already (the full run's
+    smaller set); returns ({"bench-big": user, "bench-small": user}, counts), the
+    counts of the whole database."""
     assert connection.vendor == "postgresql", "the big data set is built in PostgreSQL SQL"
     t0 = time.perf_counter()
     users = make_users(["bench-big", "bench-small"])
-    first, _last = _filler_users(FILLER_USERS)
+    first, _last = _filler_users(fillers)
     per_kind = resources // 2
     params = {"n": per_kind, "big": int(per_kind * big_share), "small": SMALL_EACH,
               "big_user": users["bench-big"].pk, "small_user": users["bench-small"].pk,
-              "first": first, "fillers": FILLER_USERS, "key": SSH_KEY}
+              "first": first, "fillers": fillers, "key": SSH_KEY}
     _sites(params)
     _vms(params)
     log(f"big data set: {resources:,} resources in {time.perf_counter() - t0:.1f}s")
