@@ -5,14 +5,13 @@ from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.shortcuts import redirect, render
 
 from herocool_project.clientaddr import client_address
 from herocool_project.ratelimit import allow, refused
 from sites.models import Site
-from stacks.models import Deployment
 from stacks.resource_views import active_for_user
+from stacks.views import feed_for_user
 from vms.models import VirtualMachine
 
 from . import loginlimits
@@ -60,11 +59,7 @@ def signup(request):
 @login_required
 def dashboard(request):
     """My sites and VMs with their states, and the latest deployments."""
-    resources = GenericPrefetch("resource", [
-        Site.objects.defer(*Site.list_deferred),
-        VirtualMachine.objects.defer(*VirtualMachine.list_deferred)])
-    activity = (Deployment.objects.filter(owner=request.user).select_related("requested_by")
-                .defer("summary", "params").prefetch_related(resources)[:15])
+    activity = feed_for_user(request.user)[:15]
     sites = list(active_for_user(Site, request.user)[:DASHBOARD_ROWS + 1])
     vms = list(active_for_user(VirtualMachine, request.user)[:DASHBOARD_ROWS + 1])
     return render(request, "accounts/dashboard.html", {

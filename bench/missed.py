@@ -14,6 +14,18 @@ MISSED = {
         "Profile the slowest page at N=1,000 (the query log and cProfile) and run this "
         "benchmark again on a quiet machine.",
     ),
+    "big_pages": (
+        "The queries of these pages take a millisecond or two each at this size (indexes "
+        "led by the owner or the resource, pages by key, a capped count in the admin): "
+        "what is left is rendering the rows, about half a millisecond to a millisecond "
+        "each in Django's templates and the admin's change list, on two CPUs shared with "
+        "PostgreSQL and other work.",
+        "Profile the slowest page (cProfile around the test client); fewer rows per page "
+        "or cheaper row templates; run again on a quiet machine.",
+    ),
+    "big_queries": ("A page reads more queries for the user with many rows: see the query "
+                    "counts of section 1b.",
+                    "select_related/prefetch_related the relation the template follows."),
     "queries": ("A page's query count grows with its rows (an N+1): see the query "
                 "counts per N above.",
                 "select_related/prefetch_related the relation the template follows."),

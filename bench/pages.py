@@ -3,7 +3,6 @@ Django's test client, and where the site list's time goes at the largest N."""
 import gc
 import statistics
 
-from django.core.paginator import Paginator
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
@@ -12,12 +11,12 @@ from django.urls import reverse
 
 from bench.common import log, ms, pct, spread, timings
 from sites.models import Site
+from stacks.keyset import keyset_page
 from stacks.models import Status
-from stacks.resource_views import active_for_user
+from stacks.resource_views import PAGE_ROWS, active_for_user
 
 PAGES = [("site list", "sites-index"), ("VM list", "vms-index"),
          ("dashboard", "accounts-dashboard")]
-PAGE_ROWS = 50  # a list page's rows (stacks.resource_views.paginate)
 TABLE = "sites/table.html"
 
 
@@ -75,7 +74,7 @@ def page_breakdown(user, repeat):
         return ms(statistics.median(timings(fn, repeat)))
 
     def first_page():
-        return list(Paginator(active_for_user(Site, user), PAGE_ROWS).get_page(1))
+        return keyset_page(active_for_user(Site, user), "created", "", PAGE_ROWS).rows
 
     every = Site.objects.filter(owner=user).exclude(status=Status.DELETED)
     rows, page = list(every), first_page()

@@ -23,7 +23,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.common import BASE, BENCH, log, loadavg, machine  # noqa: E402  (sets up Django)
 
-PHASES = ("pages", "tutorial", "writes", "deployments", "load")
+PHASES = ("pages", "tutorial", "writes", "deployments", "load", "big")
 
 
 def parse_args():
@@ -32,6 +32,10 @@ def parse_args():
                         help="a fast run: fewer samples, smaller N, 15 s of load")
     parser.add_argument("--phases", default=",".join(PHASES),
                         help=f"comma-separated subset of {','.join(PHASES)}")
+    parser.add_argument("--scale", choices=["big"],
+                        help="big: only the pages at 100,000 resources and 1,000,000 "
+                             "deployments (the `big` phase; default output "
+                             "bench/results-big.md)")
     parser.add_argument("--output", help="the report (default: BENCHMARKS.md, or "
                                          "bench/results-quick.md with --quick)")
     parser.add_argument("--load-seconds", type=float)
@@ -41,7 +45,8 @@ def parse_args():
                         help="a folder holding pulumi-language-python, for the bare-CLI "
                              "comparison (default: beside the Pulumi CLI, or on PATH)")
     args = parser.parse_args()
-    args.phase_list = [p for p in args.phases.split(",") if p]
+    args.phase_list = ["big"] if args.scale == "big" else [
+        p for p in args.phases.split(",") if p]
     check_args(parser, args)
     return args
 
@@ -76,6 +81,8 @@ def parameters(args):
         "load_users": args.load_users,
         "load_seconds": args.load_seconds or (15 if quick else 60),
         "server_threads": args.server_threads,
+        "big_resources": 100_000, "big_deployments": 1_000_000,
+        "big_repeat": 15 if quick else 50, "big_warmup": 3 if quick else 5,
     }
 
 
@@ -118,15 +125,25 @@ def phase_load(res, p, ctx):
                                         p["server_threads"], kind="production")
 
 
-# In this order, whatever the order of --phases.
+def phase_big(res, p, ctx):
+    from bench.bigdata import build_big_dataset
+    from bench.bigpages import bench_big_pages
+
+    users, res["big_dataset"] = build_big_dataset(p["big_resources"], p["big_deployments"])
+    res["big_pages"] = bench_big_pages(users, p["big_repeat"], p["big_warmup"])
+
+
+# In this order, whatever the order of --phases; the big data set last, as it stays.
 STEPS = {"pages": phase_pages, "writes": phase_writes, "tutorial": phase_tutorial,
-         "deployments": phase_deployments, "load": phase_load}
+         "deployments": phase_deployments, "load": phase_load, "big": phase_big}
 
 
 def run_phases(res, params, run_dir, language_host):
     from bench.data import build_dataset
 
-    users, res["dataset"] = build_dataset(params["page_sizes"], params["total_resources"])
+    users = None
+    if set(params["phases"]) - {"big"}:
+        users, res["dataset"] = build_dataset(params["page_sizes"], params["total_resources"])
     ctx = {"users": users, "run_dir": run_dir, "language_host": language_host}
     for name, step in STEPS.items():
         if name in params["phases"]:
@@ -143,6 +160,7 @@ def command(args):
         return shlex.quote(text)
 
     words = ["bash", "bench/run.sh"] + (["--quick"] if args.quick else [])
+    words += ["--scale", args.scale] if args.scale else []
     for flag, value, default in [
             ("--phases", args.phases, ",".join(PHASES)), ("--output", args.output, None),
             ("--load-seconds", args.load_seconds, None), ("--load-users", args.load_users, 50),
@@ -178,6 +196,7 @@ def main():
     language_host = find_language_host(args.language_host)
     params["language_host"] = str(language_host) if language_host else None
     output = Path(args.output) if args.output else (
+        BENCH / "results-big.md" if args.scale == "big" else
         BENCH / "results-quick.md" if args.quick else BASE / "BENCHMARKS.md")
     commit, tree = git_state()
     started = dt.datetime.now(dt.timezone.utc)

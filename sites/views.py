@@ -20,7 +20,8 @@ create = rv.create_view(SiteCreateForm, "sites/create.html",
 def detail(request, code):
     """A site's status, URL, and deployment history."""
     site = rv.resource_for_user(Site, request, code)
-    return render(request, "sites/detail.html", {"site": site, **rv.detail_context(site)})
+    return render(request, "sites/detail.html",
+                  {"site": site, **rv.detail_context(request, site)})
 
 
 update = rv.update_view(Site, SiteContentForm, "stacks/update.html",

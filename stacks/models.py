@@ -45,9 +45,13 @@ class StackResource(models.Model):
     change_fields = ()
     # Columns list pages never show: left unloaded there (a site's page can be 1 MB).
     list_deferred = ("last_error",)
+    # The time the lists order by, newest first (the indexes lead with owner, then it).
+    newest_field = "created"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Indexed by (owner, -created, -id) below, which serves every lookup by owner.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              db_index=False)
     name = models.CharField(max_length=63, validators=[validate_name])
     target = models.CharField(max_length=10, editable=False)
     stack_name = models.CharField(max_length=80, unique=True, editable=False)
@@ -61,6 +65,19 @@ class StackResource(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created"]
+        indexes = [
+            # A user's list and dashboard, newest first, by key (stacks/keyset.py), and
+            # the admin's list of one user's rows (stacks/admin.py).
+            models.Index(fields=["owner", "-created", "-id"], name="%(class)s_owner_list"),
+            # The admin's list by status, newest (highest id) first; its search by the
+            # start of a name (stack names have their unique index's twin for LIKE).
+            models.Index(fields=["status", "-id"], name="%(class)s_status"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"],
+                         name="%(class)s_name_prefix"),
+            # No index on (created) for the whole table: given one, the database walks it
+            # for a user whose rows are few or old, filtering out everyone else's rows.
+            # The admin lists by id instead (stacks/admin.py).
+        ]
 
     def __str__(self):
         return self.name
@@ -200,13 +217,16 @@ class Deployment(models.Model):
     # In flight: the stack belongs to this deployment. A cancelling one still does, until
     # its job is gone and the stack unlocked.
     ACTIVE_STATES = (State.QUEUED, State.RUNNING, State.CANCELLING)
+    # The time the feed and histories order by, newest first.
+    newest_field = "queued_at"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     resource_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     resource_id = models.PositiveBigIntegerField()
     resource = GenericForeignKey("resource_type", "resource_id")
+    # Indexed by (owner, -queued_at, -id) below, which serves every lookup by owner.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     stack_name = models.CharField(max_length=80, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -232,7 +252,18 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-queued_at", "-id"]
-        indexes = [models.Index(fields=["resource_type", "resource_id", "-queued_at"])]
+        indexes = [
+            # A resource's history, by key (stacks/keyset.py).
+            models.Index(fields=["resource_type", "resource_id", "-queued_at", "-id"],
+                         name="deployment_history"),
+            # A user's activity feed and the dashboard's latest deployments.
+            models.Index(fields=["owner", "-queued_at", "-id"], name="deployment_owner_feed"),
+            # The admin's list by status, newest (highest id) first. No index on
+            # (queued_at) for the whole table: given one, the database walks it for a
+            # user whose deployments are few or old, filtering out everyone else's. The
+            # admin lists by id (the primary key's index) instead (stacks/admin.py).
+            models.Index(fields=["status", "-id"], name="deployment_status"),
+        ]
         constraints = [
             # The database itself refuses a second active deployment for one stack.
             models.UniqueConstraint(

@@ -2,13 +2,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from herocool_project.ratelimit import limit_changes
 
+from .keyset import newest_first, page_from_request
 from .models import Deployment, Status
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
 
@@ -21,21 +21,22 @@ def resource_for_user(model, request, code):
 
 
 def active_for_user(model, user):
-    """The user's resources that are not deleted, without the columns lists never show."""
-    return (model.objects.filter(owner=user).exclude(status=Status.DELETED)
-            .defer(*model.list_deferred))
+    """The user's resources that are not deleted, newest first, without the columns
+    lists never show."""
+    mine = model.objects.filter(owner=user).exclude(status=Status.DELETED)
+    return newest_first(mine.defer(*model.list_deferred), "created")
 
 
-def paginate(request, queryset, per_page=50):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+PAGE_ROWS = 50
 
 
 def index_view(model, template, name):
     @login_required
     def view(request):
-        """The user's resources, newest first, fifty to a page."""
-        page = paginate(request, active_for_user(model, request.user))
-        return render(request, template, {name: page.object_list, "page": page})
+        """The user's resources, newest first, fifty to a page, by key (`?before=`)."""
+        page = page_from_request(request, active_for_user(model, request.user), "created",
+                                 PAGE_ROWS)
+        return render(request, template, {name: page.rows, "page": page})
 
     return view
 
@@ -199,6 +200,8 @@ def delete_view(model, template):
     return view
 
 
-def detail_context(resource):
-    return {"resource": resource,
-            "deployments": resource.deployments.select_related("requested_by")[:50]}
+def detail_context(request, resource):
+    """The resource and a page of its history, newest first, by key (`?before=`)."""
+    history = resource.deployments.select_related("requested_by").defer("summary", "params")
+    page = page_from_request(request, history, "queued_at", PAGE_ROWS)
+    return {"resource": resource, "deployments": page.rows, "page": page}

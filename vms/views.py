@@ -22,7 +22,8 @@ create = rv.create_view(VmCreateForm, "vms/create.html",
 def detail(request, code):
     """A machine's status, SSH command, and deployment history."""
     vm = rv.resource_for_user(VirtualMachine, request, code)
-    return render(request, "vms/detail.html", {"vm": vm, **rv.detail_context(vm)})
+    return render(request, "vms/detail.html",
+                  {"vm": vm, **rv.detail_context(request, vm)})
 
 
 update = rv.update_view(VirtualMachine, VmForm, "stacks/update.html", "Updating {name}.")

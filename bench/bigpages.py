@@ -1,0 +1,88 @@
+"""The pages at 100,000 resources and 1,000,000 deployments (bench/bigdata.py): each
+user page for a user with a tenth of everything (bench-big) and for one with ten sites
+and ten VMs (bench-small) in the same tables, deep pages by key, and the admin's change
+lists for an operator. In-process through Django's test client, as bench/pages.py does."""
+import statistics
+import time
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from bench.common import log
+from bench.pages import logged_in, measure_page
+from sites.models import Site
+from stacks.keyset import key_of
+from stacks.models import Deployment
+
+User = get_user_model()
+
+
+def deep_key(queryset, field, depth):
+    """The `before` key `depth` rows down queryset, newest first (a page far back)."""
+    row = queryset.order_by(f"-{field}", "-pk")[depth:depth + 1].first()
+    return key_of(row, field) if row else ""
+
+
+def user_pages(user):
+    """(label, url) of every page measured for user."""
+    mine = Deployment.objects.filter(owner=user)
+    site = Site.objects.filter(owner=user).order_by("-created", "-pk").first()
+    logged = mine.filter(log_chunks__isnull=False).order_by("-pk").first()
+    history = site.deployments.all()
+    return [
+        ("site list", reverse("sites-index")),
+        ("VM list", reverse("vms-index")),
+        ("dashboard", reverse("accounts-dashboard")),
+        ("activity feed", reverse("stacks-activity")),
+        ("activity feed, deep page", reverse("stacks-activity") + "?before="
+         + deep_key(mine, "queued_at", mine.count() // 2)),
+        ("site page (history)", site.get_absolute_url()),
+        ("site page, older history", site.get_absolute_url() + "?before="
+         + deep_key(history, "queued_at", 5)),
+        ("deployment page (log)", logged.get_absolute_url()),
+    ]
+
+
+ADMIN_PAGES = [
+    ("admin: deployments", "admin:stacks_deployment_changelist", ""),
+    ("admin: deployments, failed", "admin:stacks_deployment_changelist",
+     "?status__exact=failed"),
+    ("admin: deployments, page 200", "admin:stacks_deployment_changelist", "?p=200"),
+    ("admin: deployments, search a user", "admin:stacks_deployment_changelist",
+     "?q=bench-big"),
+    ("admin: sites", "admin:sites_site_changelist", ""),
+    ("admin: sites, failed", "admin:sites_site_changelist", "?status__exact=failed"),
+    ("admin: sites, search a name", "admin:sites_site_changelist", "?q=site-1234"),
+    ("admin: VMs", "admin:vms_virtualmachine_changelist", ""),
+]
+
+
+def cpu_ms(client, url, repeat):
+    """The median CPU time of this process per request: what the page costs the web
+    process whatever else the machine runs (the database's share is not in it)."""
+    spent = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        client.get(url)
+        spent.append((time.process_time() - t0) * 1000)
+    return statistics.median(spent)
+
+
+def measure(client, who, label, url, repeat, warmup):
+    r = {"user": who, **measure_page(client, label, url, 0, repeat, warmup)}
+    return {**r, "cpu_ms": cpu_ms(client, url, max(repeat // 3, 5))}
+
+
+def bench_big_pages(users, repeat, warmup):
+    """Each page: its query count, p50/p95/max over `repeat` requests, the web
+    process's CPU time per request, its size."""
+    results = []
+    for who in ("bench-big", "bench-small"):
+        client = logged_in(users[who])
+        results += [measure(client, who, label, url, repeat, warmup)
+                    for label, url in user_pages(users[who])]
+    client = logged_in(User.objects.create_superuser("bench-operator", password=None))
+    results += [measure(client, "operator", label, reverse(name) + query, repeat, warmup)
+                for label, name, query in ADMIN_PAGES]
+    log(f"big pages: worst p95 {max(r['p95'] for r in results):.1f} ms")
+    return results
