@@ -57,6 +57,9 @@ class StackResource(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     deployments = GenericRelation("stacks.Deployment", "resource_id", "resource_type")
+    # The machine a local-target resource lives on (stacks/hosts.py); none for the cloud.
+    host = models.ForeignKey("stacks.Host", null=True, blank=True, editable=False,
+                             on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         abstract = True
@@ -93,6 +96,14 @@ class StackResource(models.Model):
         for name in self.change_fields:
             if name in values:
                 setattr(self, name, values[name])
+
+    def pick_host(self, hosts):
+        """The host among `hosts` (live ones) with the most room for this new resource,
+        or None when none has room. Subclasses judge room."""
+        return hosts[0] if hosts else None
+
+    def no_room_message(self, hosts):
+        return "No machine has room for it now. Nothing was created; try again later."
 
     def program(self):
         """The Pulumi program (a function of a spec) for this resource's target."""
@@ -365,3 +376,6 @@ def system_user():
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+from .hosts import Host  # noqa: E402,F401 - a model of this app, defined with its logic
