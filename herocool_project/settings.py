@@ -213,7 +213,8 @@ if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", HEROCOOL_HOST):
                      f"{HEROCOOL_HOST!r}")
 HOST_QUEUE = f"host:{HEROCOOL_HOST}"
 RQ_QUEUES[HOST_QUEUE] = {**RQ_QUEUES["default"]}
-HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.hosts.host_tick")
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.hosts.host_tick",
+                          "stacks.drain.forget_here")
 
 # --- web: request limits, proxies, logins --------------------------------------------
 # Bodies past these are refused (413) by the first middleware before a byte is read.

@@ -1,4 +1,7 @@
 """A user's static website, deployed to its own Pulumi stack."""
+import shutil
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
@@ -61,6 +64,16 @@ class Site(StackResource):
             return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
                     "one first.")
         return ""
+
+    movable = True  # its page is redeployed from the recorded source
+
+    def forget_local(self):
+        """Its published files on this host, after it moved to another (drain_host)."""
+        site_dir = Path(settings.SITES_ROOT) / self.stack_name
+        if not site_dir.is_dir() or site_dir.is_symlink():
+            return False
+        shutil.rmtree(site_dir)
+        return True
 
     def pick_host(self, hosts):
         """The host with the fewest sites, among those below their cap."""

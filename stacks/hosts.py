@@ -44,14 +44,6 @@ class Host(models.Model):
     def queue_name(self):
         return queue_name(self.name)
 
-    @property
-    def sites_origin(self):
-        """The origin's address, as its URL template shows it (for operators)."""
-        return self.sites_url_template.replace("{host}.", "")
-
-    def is_live(self):
-        return self.name in live_host_names()
-
     @classmethod
     def register_this(cls):
         """Record this machine (from its own settings) as seen now; returns the record."""
@@ -69,15 +61,14 @@ def queue_name(host_name):
 
 
 def host_queue(host_name):
-    """The RQ queue of any host (this machine's settings name only its own), built like
-    the shared ones: same Redis, JSON, the deployment timeout."""
-    from django_rq.queues import get_queue_class
+    """The RQ queue of any host, built like the shared one (same Redis, JSON, the
+    deployment timeout): a plain RQ queue, as RQ_QUEUES names only this host's own."""
     from django_rq.settings import QUEUES
+    from rq import Queue
 
     options = QUEUES["default"]
-    return get_queue_class(options)(
-        queue_name(host_name), connection=django_rq.get_connection("default"),
-        serializer=options["SERIALIZER"], default_timeout=options["DEFAULT_TIMEOUT"])
+    return Queue(queue_name(host_name), connection=django_rq.get_connection("default"),
+                 serializer=options["SERIALIZER"], default_timeout=options["DEFAULT_TIMEOUT"])
 
 
 def queue_for(resource):
@@ -105,18 +96,22 @@ def live_hosts():
     return Host.objects.filter(name__in=live_host_names())
 
 
-class HostStatus:
-    """Whether the hosts of many resources are reachable, asking Redis once."""
+def mark_unreachable(resources):
+    """Set `host_unreachable` on each of `resources` (a list page's): whether the host it
+    lives on has no live worker. One query and one read of Redis, and none at all when
+    no resource on the page lives on a host. Returns the resources."""
+    resources = list(resources)
+    placed = {r.host_id for r in resources if r.host_id is not None}
+    live = set(Host.objects.filter(pk__in=placed, name__in=live_host_names())
+               .values_list("pk", flat=True)) if placed else set()
+    for resource in resources:
+        resource.host_unreachable = resource.host_id is not None and \
+            resource.host_id not in live
+    return resources
 
-    def __init__(self):
-        self._live = None
 
-    def unreachable(self, resource):
-        if resource.host_id is None:
-            return False
-        if self._live is None:
-            self._live = live_host_names()
-        return resource.host.name not in self._live
+def is_unreachable(resource):
+    return mark_unreachable([resource])[0].host_unreachable
 
 
 def unreachable_message(resource):

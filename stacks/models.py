@@ -97,6 +97,13 @@ class StackResource(models.Model):
             if name in values:
                 setattr(self, name, values[name])
 
+    # Whether drain_host can move it to another host (a site can; a VM's disk stays).
+    movable = False
+
+    def forget_local(self):
+        """On the host it left: remove what it kept there (drain_host). True if removed."""
+        return False
+
     def pick_host(self, hosts):
         """The host among `hosts` (live ones) with the most room for this new resource,
         or None when none has room. Subclasses judge room."""

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from herocool_project.ratelimit import limit_changes
 
+from .hosts import mark_unreachable
 from .models import Deployment, Status
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
 
@@ -35,7 +36,8 @@ def index_view(model, template, name):
     def view(request):
         """The user's resources, newest first, fifty to a page."""
         page = paginate(request, active_for_user(model, request.user))
-        return render(request, template, {name: page.object_list, "page": page})
+        return render(request, template, {name: mark_unreachable(page.object_list),
+                                          "page": page})
 
     return view
 
@@ -200,5 +202,6 @@ def delete_view(model, template):
 
 
 def detail_context(resource):
+    mark_unreachable([resource])
     return {"resource": resource,
             "deployments": resource.deployments.select_related("requested_by")[:50]}

@@ -109,7 +109,7 @@ def _place(resource):
 def _check_allowed(resource, action, user):
     if resource.status == Status.DELETED:
         raise DeploymentRefused(f"{resource.name} has been deleted.")
-    if hosts.HostStatus().unreachable(resource):
+    if hosts.is_unreachable(resource):
         raise DeploymentRefused(hosts.unreachable_message(resource))
     if Deployment.objects.filter(stack_name=resource.stack_name,
                                  status__in=Deployment.ACTIVE_STATES).exists():
