@@ -90,8 +90,8 @@ DB_FIXTURES = ("db", "transactional_db", "_django_db_helper")
 @pytest.fixture(autouse=True)
 def this_host(request):
     """This machine is a live host (stacks/hosts.py), as when a worker of it runs: its
-    record, and a real RQ worker registration on its queue with a fresh heartbeat that
-    never takes a job (run_jobs and worker processes take them). For tests with a
+    record, and a real RQ worker registration on its queue, heartbeating every second,
+    that never takes a job (run_jobs and worker processes take them). For tests with a
     database; yields the Host, or None."""
     if not (request.node.get_closest_marker("django_db")
             or any(name in request.fixturenames for name in DB_FIXTURES)):
@@ -109,7 +109,17 @@ def this_host(request):
     registration = HerocoolSimpleWorker([queue], connection=queue.connection,
                                         name=f"test-host-{uuid.uuid4().hex[:8]}")
     registration.register_birth()
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.wait(1):
+            registration.heartbeat()
+
+    beating = threading.Thread(target=heartbeat, daemon=True)
+    beating.start()
     yield Host.register_this()
+    stop.set()
+    beating.join()
     registration.register_death()
     queue.empty()
 
