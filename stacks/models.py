@@ -148,7 +148,7 @@ class StackResource(models.Model):
     @classmethod
     def reap_untracked(cls):
         """Stop whatever of this kind runs on this host with no record that wants it;
-        returns what was stopped. Run by the periodic sweep."""
+        returns what was stopped. Run on each host by its tick (stacks/hosts.py)."""
         return []
 
     # --- state changes: each one conditional on the states it expects ---------------
