@@ -84,6 +84,46 @@ def _fresh_rate_limits():
         conn.delete(key)
 
 
+DB_FIXTURES = ("db", "transactional_db", "_django_db_helper")
+
+
+@pytest.fixture(autouse=True)
+def this_host(request):
+    """This machine is a live host (stacks/hosts.py), as when a worker of it runs: its
+    record, and a real RQ worker registration on its queue, heartbeating every second,
+    that never takes a job (run_jobs and worker processes take them). For tests with a
+    database; yields the Host, or None."""
+    if not (request.node.get_closest_marker("django_db")
+            or any(name in request.fixturenames for name in DB_FIXTURES)):
+        yield None
+        return
+    request.getfixturevalue("_django_db_helper")
+    import django_rq
+    from django.conf import settings
+
+    from stacks.hosts import Host
+    from stacks.rqworker import HerocoolSimpleWorker
+
+    queue = django_rq.get_queue(settings.HOST_QUEUE)
+    queue.empty()
+    registration = HerocoolSimpleWorker([queue], connection=queue.connection,
+                                        name=f"test-host-{uuid.uuid4().hex[:8]}")
+    registration.register_birth()
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.wait(1):
+            registration.heartbeat()
+
+    beating = threading.Thread(target=heartbeat, daemon=True)
+    beating.start()
+    yield Host.register_this()
+    stop.set()
+    beating.join()
+    registration.register_death()
+    queue.empty()
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="alice-password-1")
@@ -112,6 +152,18 @@ def queue():
 
 
 @pytest.fixture
+def host_queue(queue, settings):
+    """This host's queue, where the jobs of the local-target resources placed on it go
+    (stacks/hosts.py); emptied before and after, like the shared one."""
+    import django_rq
+
+    q = django_rq.get_queue(settings.HOST_QUEUE)
+    q.empty()
+    yield q
+    q.empty()
+
+
+@pytest.fixture
 def run_jobs(queue):
     """Run every queued job with a real (non-forking) RQ worker, under the rules of ours
     (JSON, our functions only: stacks/rqworker.py); returns how many ran."""
@@ -119,7 +171,12 @@ def run_jobs(queue):
     from stacks.rqworker import HerocoolSimpleWorker
 
     def run():
-        before = queue.count
+        import django_rq
+        from django.conf import settings
+
+        mine = django_rq.get_queue(settings.HOST_QUEUE)
+        before = queue.count + mine.count
+        # Serving `default`, it serves this host's queue too (stacks/rqworker.py).
         worker = HerocoolSimpleWorker([queue], connection=queue.connection)
         worker.work(burst=True)
         return before

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from herocool_project.clientaddr import client_address
 from herocool_project.ratelimit import allow, refused
 from sites.models import Site
+from stacks.hosts import mark_unreachable
 from stacks.resource_views import active_for_user
 from stacks.views import feed_for_user
 from vms.models import VirtualMachine
@@ -63,7 +64,8 @@ def dashboard(request):
     sites = list(active_for_user(Site, request.user)[:DASHBOARD_ROWS + 1])
     vms = list(active_for_user(VirtualMachine, request.user)[:DASHBOARD_ROWS + 1])
     return render(request, "accounts/dashboard.html", {
-        "sites": sites[:DASHBOARD_ROWS], "more_sites": len(sites) > DASHBOARD_ROWS,
-        "vms": vms[:DASHBOARD_ROWS], "more_vms": len(vms) > DASHBOARD_ROWS,
+        "sites": mark_unreachable(sites[:DASHBOARD_ROWS]),
+        "more_sites": len(sites) > DASHBOARD_ROWS,
+        "vms": mark_unreachable(vms[:DASHBOARD_ROWS]), "more_vms": len(vms) > DASHBOARD_ROWS,
         "activity": activity,
     })

@@ -1,6 +1,8 @@
 """The data set: users, sites and VMs with their deployments, bulk-created; the queue."""
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -103,8 +105,51 @@ def build_dataset(sizes, total):
 
 
 def empty_queue():
+    """The shared queue, emptied, with this host's (where new local sites' jobs go)."""
     import django_rq
+    from django.conf import settings
 
+    django_rq.get_queue(settings.HOST_QUEUE).empty()
     queue = django_rq.get_queue("default")
     queue.empty()
     return queue
+
+
+def queued_jobs():
+    """Jobs waiting on the shared queue and on this host's."""
+    import django_rq
+    from django.conf import settings
+
+    return django_rq.get_queue("default").count + django_rq.get_queue(settings.HOST_QUEUE).count
+
+
+@contextmanager
+def host_standing_by():
+    """This machine as a live host while the web tier is measured with no worker running
+    (a new local site is placed on a live host only: stacks/hosts.py): a real RQ worker
+    registration on its queue, heartbeating every second, that never takes a job."""
+    import django_rq
+    from django.conf import settings
+
+    from stacks.hosts import Host
+    from stacks.rqworker import HerocoolSimpleWorker
+
+    queue = django_rq.get_queue(settings.HOST_QUEUE)
+    worker = HerocoolSimpleWorker([queue], connection=queue.connection,
+                                  name=f"bench-standby-{uuid.uuid4().hex[:8]}")
+    worker.register_birth()
+    Host.register_this()
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.wait(1):
+            worker.heartbeat()
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+        worker.register_death()

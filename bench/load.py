@@ -16,7 +16,8 @@ from django.conf import settings
 from bench import cpu
 from bench.common import (BASE, BENCH, PAGE_HTML, child_env, free_port, log, ms, pct,
                           spawn_guarded, stop_process, wait_until)
-from bench.data import add_resources, empty_queue, numbered_users
+from bench.data import (add_resources, empty_queue, host_standing_by, numbered_users,
+                        queued_jobs)
 from bench.pages import logged_in
 from sites.models import Site
 
@@ -217,14 +218,15 @@ def summarise(rec, elapsed):
 
 
 def bench_load(run_dir, users_count, seconds, threads, kind="single"):
-    queue = empty_queue()
+    empty_queue()
     prefix = "load" if kind == "single" else f"load{kind}"
     cookies = session_cookies(users_count, prefix)
     port = free_port()
     server = start_server(run_dir, port, threads, kind)
     _server["pgid"] = server.pid  # its own session: the group holds every worker
     try:
-        rec, elapsed, used = drive(port, cookies, seconds)
+        with host_standing_by():
+            rec, elapsed, used = drive(port, cookies, seconds)
     finally:
         _server.clear()
         stop_process(server)
@@ -233,8 +235,8 @@ def bench_load(run_dir, users_count, seconds, threads, kind="single"):
               "cpu_seconds": used, "generator_processes": GENERATOR_PROCESSES,
               "sites_created": Site.objects.filter(owner__username__startswith=f"{prefix}-",
                                                    name__startswith="load-").count(),
-              "jobs_enqueued": queue.count}
-    queue.empty()
+              "jobs_enqueued": queued_jobs()}
+    empty_queue()
     log(f"load ({kind}): {result['requests']} requests in {elapsed:.0f}s ({result['rps']:.0f}/s), "
         f"{result['errors']} errors, p95 {result['p95']:.0f} ms, "
         f"{result['sites_created']} sites created; CPU s: "

@@ -96,14 +96,15 @@ def cli_text(d, f):
 
 def throughput_lines(d, nproc):
     lines = [
-        "", "Throughput: site creations queued, then N `manage.py rqworker default --burst` "
-        "processes started together. Rate over the busy period (first job claimed → last "
-        "job finished); the wall time includes worker start-up. With "
+        "", "Throughput: N `manage.py rqworker default` processes started (a local site "
+        "is placed only on a live host), then the site creations requested together. Rate "
+        "over the busy period (first job claimed → last job finished); the wall time runs "
+        "from the first request. With "
         f"{nproc} CPUs a second worker helps less than twice: one deployment keeps about "
         "one CPU busy (the Pulumi CLI, the provider process and the worker), so two at "
         "once slow each other down (median job time).", "",
         "| workers | deployments | median job s | busy s | per minute | "
-        "wall s (with start-up) | per minute (wall) |",
+        "wall s (from the first request) | per minute (wall) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [f"| {r['workers']} | {r['jobs']} | {r['job_median_s']:.2f} | {r['busy_s']:.1f} | "

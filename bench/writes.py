@@ -5,7 +5,8 @@ import time
 from django.urls import reverse
 
 from bench.common import PAGE_HTML, log, spread
-from bench.data import add_resources, empty_queue, numbered_users
+from bench.data import (add_resources, empty_queue, host_standing_by, numbered_users,
+                        queued_jobs)
 from bench.pages import logged_in
 
 OPS = ("create", "update", "delete")
@@ -36,17 +37,18 @@ def timed_post(client, op, url, data):
 def bench_writes(repeat, warmup):
     """One user per round so that no quota is hit; the first `warmup` rounds are not
     counted."""
-    queue = empty_queue()
+    empty_queue()
     times = {op: [] for op in OPS}
-    for i, user in enumerate(numbered_users("writer", repeat + warmup)):
-        client = logged_in(user)
-        for op, url, data in requests_for(user, i):
-            elapsed = timed_post(client, op, url, data)
-            if i >= warmup:
-                times[op].append(elapsed)
-    enqueued, expected = queue.count, len(OPS) * (repeat + warmup)
+    with host_standing_by():
+        for i, user in enumerate(numbered_users("writer", repeat + warmup)):
+            client = logged_in(user)
+            for op, url, data in requests_for(user, i):
+                elapsed = timed_post(client, op, url, data)
+                if i >= warmup:
+                    times[op].append(elapsed)
+    enqueued, expected = queued_jobs(), len(OPS) * (repeat + warmup)
     assert enqueued == expected, f"{enqueued} jobs on the queue, expected {expected}"
-    queue.empty()
+    empty_queue()
     results = {op: spread(t) for op, t in times.items()}
     for op, r in results.items():
         log(f"write {op:6}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms")

@@ -6,6 +6,8 @@ under the data directory, Redis on localhost, the `local` target. Production
 """
 import ipaddress
 import os
+import re
+import socket
 from pathlib import Path
 
 from . import pulumi_backend
@@ -200,6 +202,19 @@ QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
 # (default: half of this machine's memory) and the number of sites.
 HOST_VM_MEMORY_MB = envint("HEROCOOL_HOST_VM_MEMORY_MB", physical_memory_mb() // 2)
 HOST_MAX_SITES = envint("HEROCOOL_HOST_MAX_SITES", 10000)
+
+# --- Hosts (several machines; stacks/hosts.py) -----------------------------------------
+# Each worker machine has a name and a queue of its own, `host:<name>`, served beside the
+# shared ones by every worker that takes deployments (stacks/rqworker.py). A local-target
+# resource records its host and its jobs go there; the two caps above are per host.
+HEROCOOL_HOST = os.environ.get("HEROCOOL_HOST") or socket.gethostname()
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", HEROCOOL_HOST):
+    raise ValueError(f"HEROCOOL_HOST must be letters, digits, '.', '_' or '-', not "
+                     f"{HEROCOOL_HOST!r}")
+HOST_QUEUE = f"host:{HEROCOOL_HOST}"
+RQ_QUEUES[HOST_QUEUE] = {**RQ_QUEUES["default"]}
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.hosts.host_tick",
+                          "stacks.drain.forget_here")
 
 # --- web: request limits, proxies, logins --------------------------------------------
 # Bodies past these are refused (413) by the first middleware before a byte is read.

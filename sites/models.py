@@ -1,7 +1,10 @@
 """A user's static website, deployed to its own Pulumi stack."""
+import shutil
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from stacks.models import PrepareError, StackResource, Status
@@ -51,6 +54,7 @@ class Site(StackResource):
             return aws.program(self.spec())
         from .programs import local
 
+        # Run by a worker of the site's host: its files and its URL are that host's.
         return local.program(self.spec(), sites_root=settings.SITES_ROOT,
                              url_template=settings.SITES_URL_TEMPLATE)
 
@@ -59,13 +63,29 @@ class Site(StackResource):
         if mine.count() > settings.QUOTA_SITES:
             return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
                     "one first.")
-        # Not under a host-wide lock (sites are small): creates by several owners at the
-        # same moment may pass HOST_MAX_SITES by as many as there are of them.
-        everyone = Site.objects.exclude(status=Status.DELETED).count()
-        if everyone > settings.HOST_MAX_SITES:
-            return ("The platform is full: it holds as many sites as its operator allows "
-                    f"({settings.HOST_MAX_SITES}). Try again later or ask the operator.")
         return ""
+
+    movable = True  # its page is redeployed from the recorded source
+
+    def forget_local(self):
+        """Its published files on this host, after it moved to another (drain_host)."""
+        site_dir = Path(settings.SITES_ROOT) / self.stack_name
+        if not site_dir.is_dir() or site_dir.is_symlink():
+            return False
+        shutil.rmtree(site_dir)
+        return True
+
+    def pick_host(self, hosts):
+        """The host with the fewest sites, among those below their cap."""
+        counts = sites_per_host(hosts, excluding=self.pk)
+        roomy = [h for h in hosts if counts.get(h.pk, 0) < h.max_sites]
+        return min(roomy, key=lambda h: (counts.get(h.pk, 0), h.name), default=None)
+
+    def no_room_message(self, hosts):
+        cap = sum(h.max_sites for h in hosts)
+        return ("The platform is full: its machines hold as many sites as the operator "
+                f"allows ({cap}). Nothing was created; try again later or ask the "
+                "operator.")
 
     def prepare(self, deployment, say):
         """A URL source is fetched here, in the job, never in the web request."""
@@ -80,3 +100,10 @@ class Site(StackResource):
             raise PrepareError(f"Fetching the page failed. {exc}") from exc
         self.content = page.content  # saved with the outcome if the deployment succeeds
         say("Fetched %d characters from %s", len(page.content), page.final_url)
+
+
+def sites_per_host(hosts, *, excluding=None):
+    """{host id: sites on it that are not deleted}, leaving out the site `excluding`."""
+    rows = (Site.objects.filter(host__in=hosts).exclude(status=Status.DELETED)
+            .exclude(pk=excluding).values("host").annotate(n=Count("id")).order_by())
+    return {row["host"]: row["n"] for row in rows}

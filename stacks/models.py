@@ -61,6 +61,9 @@ class StackResource(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     deployments = GenericRelation("stacks.Deployment", "resource_id", "resource_type")
+    # The machine a local-target resource lives on (stacks/hosts.py); none for the cloud.
+    host = models.ForeignKey("stacks.Host", null=True, blank=True, editable=False,
+                             on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         abstract = True
@@ -111,6 +114,21 @@ class StackResource(models.Model):
             if name in values:
                 setattr(self, name, values[name])
 
+    # Whether drain_host can move it to another host (a site can; a VM's disk stays).
+    movable = False
+
+    def forget_local(self):
+        """On the host it left: remove what it kept there (drain_host). True if removed."""
+        return False
+
+    def pick_host(self, hosts):
+        """The host among `hosts` (live ones) with the most room for this new resource,
+        or None when none has room. Subclasses judge room."""
+        return hosts[0] if hosts else None
+
+    def no_room_message(self, hosts):
+        return "No machine has room for it now. Nothing was created; try again later."
+
     def program(self):
         """The Pulumi program (a function of a spec) for this resource's target."""
         raise NotImplementedError
@@ -147,7 +165,7 @@ class StackResource(models.Model):
     @classmethod
     def reap_untracked(cls):
         """Stop whatever of this kind runs on this host with no record that wants it;
-        returns what was stopped. Run by the periodic sweep."""
+        returns what was stopped. Run on each host by its tick (stacks/hosts.py)."""
         return []
 
     # --- state changes: each one conditional on the states it expects ---------------
@@ -403,3 +421,6 @@ def system_user():
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+from .hosts import Host  # noqa: E402,F401 - a model of this app, defined with its logic

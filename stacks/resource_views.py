@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from herocool_project.ratelimit import limit_changes
 
+from .hosts import mark_unreachable
 from .keyset import newest_first, page_from_request
 from .models import Deployment, Status
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
@@ -36,7 +37,7 @@ def index_view(model, template, name):
         """The user's resources, newest first, fifty to a page, by key (`?before=`)."""
         page = page_from_request(request, active_for_user(model, request.user), "created",
                                  PAGE_ROWS)
-        return render(request, template, {name: page.rows, "page": page})
+        return render(request, template, {name: mark_unreachable(page.rows), "page": page})
 
     return view
 
@@ -202,6 +203,7 @@ def delete_view(model, template):
 
 def detail_context(request, resource):
     """The resource and a page of its history, newest first, by key (`?before=`)."""
+    mark_unreachable([resource])
     history = resource.deployments.select_related("requested_by").defer("summary", "params")
     page = page_from_request(request, history, "queued_at", PAGE_ROWS)
     return {"resource": resource, "deployments": page.rows, "page": page}

@@ -59,12 +59,32 @@ def _disarm(job):
 class AllowedJobsOnly:
     """Mixed into an RQ worker: reads JSON, refuses and fails jobs that are not ours."""
 
-    def __init__(self, *args, serializer=None, **kwargs):
+    def __init__(self, queues, *args, serializer=None, **kwargs):
         # django-rq's rqworker passes RQ's pickle serializer unless told otherwise:
         # whatever is passed, these workers read JSON only. A busy worker heartbeats
         # every WORKER_HEARTBEAT seconds: the sweep takes a silent one for dead.
         kwargs.setdefault("job_monitoring_interval", settings.WORKER_HEARTBEAT)
-        super().__init__(*args, serializer=JSONSerializer, **kwargs)
+        super().__init__(with_host_queue(queues), *args, serializer=JSONSerializer,
+                         **kwargs)
+
+    def work(self, *args, **kwargs):
+        if settings.HOST_QUEUE in self.queue_names():
+            self._register_host()
+        return super().work(*args, **kwargs)
+
+    def _register_host(self):
+        """This machine's record (capacity, sites origin) as its worker starts; should
+        the database not answer yet, the host tick writes it a minute later."""
+        from django.db import DatabaseError, connections
+
+        from .hosts import Host
+
+        try:
+            Host.register_this()
+        except DatabaseError as exc:
+            log.warning("could not record host %s yet: %s", settings.HEROCOOL_HOST, exc)
+        if not isinstance(self, SimpleWorker):
+            connections.close_all()  # forked jobs must not share this connection
 
     def perform_job(self, job, queue, execution):
         reason = refusal(job)
@@ -81,6 +101,18 @@ class AllowedJobsOnly:
         except JobRefused:
             self._finalize_failure(job, queue, execution, sys.exc_info())
         return False
+
+
+def with_host_queue(queues):
+    """A worker that takes deployments (serves `default`) takes its host's too: the jobs
+    of the resources that live on this machine (stacks/hosts.py)."""
+    queues = list(queues) if isinstance(queues, (list, tuple)) else [queues]
+    names = [getattr(q, "name", q) for q in queues]
+    if "default" not in names or settings.HOST_QUEUE in names:
+        return queues
+    if all(isinstance(q, str) for q in queues):
+        return [*queues, settings.HOST_QUEUE]
+    return [*queues, django_rq.get_queue(settings.HOST_QUEUE)]
 
 
 class HerocoolWorker(AllowedJobsOnly, Worker):

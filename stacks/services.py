@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 
 from herocool_project import redisconn
+from . import hosts
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ def request_deployment(resource, action, user, *, params=None):
             lock_quotas(resource)
         resource = type(resource).objects.select_for_update().get(pk=resource.pk)
         _check_allowed(resource, action, user)
+        if action == Action.CREATE:
+            _place(resource)
         resource.apply_changes(params or {})  # in memory: what the quotas must allow
         if action in GROWING and (problem := resource.quota_problem()):
             raise DeploymentRefused(problem)
@@ -100,9 +103,24 @@ def _enqueue_noting(deployment):
     deployment.enqueued = enqueue(deployment)
 
 
+def _place(resource):
+    """A new local-target resource gets its host (under the quota lock, so two creates
+    cannot both take a host's last room); a retried create keeps the one it has."""
+    if resource.target != "local" or resource.host_id is not None:
+        return
+    try:
+        host = hosts.place(resource)
+    except hosts.NoRoom as exc:
+        raise DeploymentRefused(str(exc)) from None
+    type(resource).objects.filter(pk=resource.pk, host=None).update(host=host)
+    resource.host = host
+
+
 def _check_allowed(resource, action, user):
     if resource.status == Status.DELETED:
         raise DeploymentRefused(f"{resource.name} has been deleted.")
+    if hosts.is_unreachable(resource):
+        raise DeploymentRefused(hosts.unreachable_message(resource))
     if Deployment.objects.filter(stack_name=resource.stack_name,
                                  status__in=Deployment.ACTIVE_STATES).exists():
         raise DeploymentRefused(_busy_message(resource))
@@ -125,13 +143,14 @@ def queue(name="default"):
 
 
 def enqueue(deployment):
-    """Put the job on the queue; the deployment row stays queued if Redis is down (the
-    sweep puts it back later)."""
+    """Put the job on its queue (the host's, for a resource that lives on one); the
+    deployment row stays queued if Redis is down (the sweep puts it back later)."""
     from .jobs import run_deployment
 
     try:
-        queue().enqueue(run_deployment, deployment.pk, job_id=str(deployment.code),
-                        job_timeout=settings.DEPLOYMENT_JOB_TIMEOUT)
+        hosts.queue_for(deployment.resource).enqueue(
+            run_deployment, deployment.pk, job_id=str(deployment.code),
+            job_timeout=settings.DEPLOYMENT_JOB_TIMEOUT)
     except Exception:  # noqa: BLE001 - any queue failure: the row is the record
         log.exception("could not enqueue deployment %s; it stays queued", deployment.code)
         return False
@@ -219,7 +238,12 @@ def _stop_job(deployment):
             send_stop_job_command(q.connection, str(deployment.code), serializer=q.serializer)
         except (NoSuchJobError, InvalidJobOperation):
             log.info("job %s was not running any more", deployment.code)
-        queue("maintenance").enqueue(release_stack, deployment.pk, job_timeout=600)
+        # On the resource's host when it has one: only that host can stop what the job
+        # started there (a VM's guest).
+        resource = deployment.resource
+        release_queue = queue("maintenance") if resource.host_id is None else \
+            hosts.queue_for(resource)
+        release_queue.enqueue(release_stack, deployment.pk, job_timeout=600)
     except Exception:  # noqa: BLE001 - Redis down: the sweep finishes the cancel later
         log.exception("could not stop job %s; the sweep will", deployment.code)
         return False

@@ -16,8 +16,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import engine
+from .hosts import enqueue_host_ticks
 from .logwriter import append_log
-from .models import Deployment, resource_models
+from .models import Deployment
 
 log = logging.getLogger(__name__)
 State = Deployment.State
@@ -35,9 +36,10 @@ def sweep():
     done = {
         "requeued": [str(d.code) for d in requeue_lost()],
         "released": [str(d.code) for d in release_abandoned()],
-        "reaped": [str(r) for model in resource_models() for r in model.reap_untracked()],
+        # What runs on a host (its guests) is reaped there, by a tick on its own queue.
+        "host_ticks": enqueue_host_ticks(),
     }
-    if any(done.values()):
+    if done["requeued"] or done["released"]:  # (ticks go out every time)
         log.info("sweep: %s", done)
     return done
 
@@ -98,7 +100,8 @@ def release(deployment):
         reason = DEAD_WORKER
     if deployment.action not in (Deployment.Action.PREVIEW, Deployment.Action.REFRESH):
         resource.mark_failed(reason)
-    resource.release_untracked()
+    if resource.host_id is None or resource.host.name == settings.HEROCOOL_HOST:
+        resource.release_untracked()  # else its own host's tick stops what it left
     append_log(deployment.pk, f"\nThe job is gone; the stack was unlocked. {reason}\n")
     log.info("released %s: %s", deployment, ended)
     return True
@@ -126,10 +129,16 @@ def _live_worker(name):
 
     conn = django_rq.get_connection("default")
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=conn)
+    return worker if is_alive(worker) else None
+
+
+def is_alive(worker):
+    """An RQ worker that has not died and heartbeat within WORKER_DEAD_AFTER (a host is
+    live while one of its workers is: stacks/hosts.py)."""
     if worker is None or worker.death_date or worker.last_heartbeat is None:
-        return None
+        return False
     silent = timezone.now() - worker.last_heartbeat
-    return worker if silent.total_seconds() < settings.WORKER_DEAD_AFTER else None
+    return silent.total_seconds() < settings.WORKER_DEAD_AFTER
 
 
 def _fetch(job_id):

@@ -89,13 +89,31 @@ class VirtualMachine(StackResource):
             return (f"Your machines would use {used} MB of memory; the limit is "
                     f"{settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type or delete a "
                     "machine.")
-        host = (local_memory_mb(VirtualMachine.objects.exclude(status=Status.DELETED)
-                                .exclude(pk=self.pk)) + self.size.get("local_memory_mb", 0))
-        if host > settings.HOST_VM_MEMORY_MB:
+        if self.host_id is None:
+            return ""  # a new machine: placement found it a host with room
+        on_host = VirtualMachine.objects.filter(host_id=self.host_id).exclude(
+            status=Status.DELETED).exclude(pk=self.pk)
+        host = local_memory_mb(on_host) + self.size.get("local_memory_mb", 0)
+        if host > self.host.vm_memory_mb:
             return (f"This host has no room for that machine now: its machines would use "
-                    f"{host} MB of the {settings.HOST_VM_MEMORY_MB} MB it allows. Pick a "
+                    f"{host} MB of the {self.host.vm_memory_mb} MB it allows. Pick a "
                     "smaller type, try later, or ask the operator.")
         return ""
+
+    def pick_host(self, hosts):
+        """The host with the most free guest memory, if that is enough for this one."""
+        need = self.size.get("local_memory_mb", 0)
+        free = {h: h.vm_memory_mb - used for h, used in
+                memory_per_host(hosts, excluding=self.pk).items()}
+        best = max(hosts, key=lambda h: (free[h], h.name))
+        return best if free[best] >= need else None
+
+    def no_room_message(self, hosts):
+        most = max(h.vm_memory_mb - used for h, used in
+                   memory_per_host(hosts, excluding=self.pk).items())
+        return (f"No host has room for that machine now: it needs "
+                f"{self.size.get('local_memory_mb', 0)} MB and the most any host has free "
+                f"is {most} MB. Pick a smaller type, try later, or ask the operator.")
 
     def release_untracked(self):
         """After a job was stopped: stop the local guest its create booted if the stack
@@ -126,3 +144,10 @@ def local_memory_mb(machines):
     sizes = settings.VM_INSTANCE_TYPES
     return sum(sizes.get(row["instance_type"], {}).get("local_memory_mb", 0) * row["n"]
                for row in per_type)
+
+
+def memory_per_host(hosts, *, excluding=None):
+    """{host: guest memory (MB) of its machines that are not deleted}, leaving out the
+    machine `excluding`."""
+    machines = VirtualMachine.objects.exclude(status=Status.DELETED).exclude(pk=excluding)
+    return {h: local_memory_mb(machines.filter(host=h)) for h in hosts}

@@ -7,8 +7,10 @@ deployment of its stack is in flight and the stack does not record it: a create 
 before the engine recorded its result. Never touched: a guest with a deployment in
 flight for its stack, or one the stack records.
 
-The periodic sweep calls reap_orphan_guests (once a minute: it asks the engine only
-about suspects); a cancel's unlock step calls VirtualMachine.release_untracked.
+Guests are local to a host, so this runs on the host they live on: the periodic sweep
+puts a tick on each live host's queue (stacks/hosts.host_tick), which calls
+reap_orphan_guests there (once a minute: it asks the engine only about suspects); a
+cancel's unlock step, on the VM's host queue, calls VirtualMachine.release_untracked.
 """
 import logging
 import shutil

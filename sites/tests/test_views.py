@@ -66,7 +66,8 @@ def test_empty_list_says_what_to_do(alice_client):
     assert b"Deploy your first static site" in response.content
 
 
-def test_create_records_site_and_queued_deployment(alice_client, alice, queue,
+def test_create_records_site_and_queued_deployment(alice_client, alice, host_queue,
+                                                  this_host,
                                                   django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(reverse("sites-create"),
@@ -78,8 +79,9 @@ def test_create_records_site_and_queued_deployment(alice_client, alice, queue,
     deployment = site.deployments.get()
     assert (deployment.action, deployment.status) == ("create", "queued")
     assert deployment.requested_by == alice
-    assert queue.job_ids == [str(deployment.code)]
-    assert queue.fetch_job(str(deployment.code)).args == [deployment.pk]  # JSON: a list
+    assert site.host == this_host  # a local site lives on a host: its jobs go there
+    assert host_queue.job_ids == [str(deployment.code)]
+    assert host_queue.fetch_job(str(deployment.code)).args == [deployment.pk]  # JSON
 
 
 def _create(client, **data):

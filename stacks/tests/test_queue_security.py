@@ -138,7 +138,8 @@ def test_a_pickled_job_is_never_unpickled(queue, tmp_path):
     assert "its data is not JSON" in done.stderr, done.stderr
 
 
-def test_one_of_our_functions_with_a_foreign_callback_is_refused(queue, run_jobs):
+def test_one_of_our_functions_with_a_foreign_callback_is_refused(queue, run_jobs, db):
+    # (db: a worker that serves `default` records its host as it starts)
     job = queue.enqueue("stacks.jobs.release_stack", 1)
     queue.connection.hset(job.key, "failure_callback_name", "os.system")
     run_jobs()  # the in-process worker the tests use follows the same rules

@@ -22,9 +22,10 @@ def test_site_count_quota_on_the_form(alice_client, alice, settings):
     assert Site.objects.count() == 1 and not Deployment.objects.exists()
 
 
-def test_host_wide_site_cap_holds_across_accounts(client, alice, bob, settings):
-    settings.HOST_MAX_SITES = 1
-    Site.objects.create(owner=alice, name="first", content="x", status=Status.LIVE)
+def test_host_wide_site_cap_holds_across_accounts(client, alice, bob, this_host):
+    type(this_host).objects.filter(pk=this_host.pk).update(max_sites=1)
+    Site.objects.create(owner=alice, name="first", content="x", status=Status.LIVE,
+                        host=this_host)
     client.force_login(bob)
     response = client.post(reverse("sites-create"),
                            {"name": "second", "source": "html", "html": "<p>x</p>"})

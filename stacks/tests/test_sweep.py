@@ -59,8 +59,9 @@ def test_a_killed_worker_is_failed_and_unlocked_by_the_sweep_then_retry_works(
     assert fetch(site.website_url) == "<p>killed</p>"
 
 
-def test_a_job_redis_lost_is_put_back_exactly_once(alice_client, scheduler, queue,
+def test_a_job_redis_lost_is_put_back_exactly_once(alice_client, scheduler, host_queue,
                                                      run_jobs, fetch):
+    queue = host_queue  # the site lives on this host: its job goes to the host's queue
     alice_client.post(reverse("sites-create"),
                       {"name": "lost", "source": "html", "html": "<p>lost</p>"})
     deployment = Deployment.objects.get()

@@ -10,10 +10,11 @@ from vms.models import VirtualMachine
 pytestmark = pytest.mark.django_db
 
 
-def machine(owner, keys, name, instance_type="t3.micro", status=Status.LIVE):
+def machine(owner, keys, name, instance_type="t3.micro", status=Status.LIVE, host=None):
     return VirtualMachine.objects.create(
         owner=owner, name=name, instance_type=instance_type, target="local",
-        ssh_public_key=keys["ed25519"][0], allowed_cidr="127.0.0.1/32", status=status)
+        ssh_public_key=keys["ed25519"][0], allowed_cidr="127.0.0.1/32", status=status,
+        host=host)
 
 
 def test_applying_an_old_preview_cannot_pass_the_memory_quota(alice, keys, settings):
@@ -30,15 +31,15 @@ def test_applying_an_old_preview_cannot_pass_the_memory_quota(alice, keys, setti
     assert not box.deployments.filter(action="update").exists()
 
 
-def test_the_host_memory_cap_holds_across_accounts(client, alice, bob, keys, settings):
-    settings.HOST_VM_MEMORY_MB = 1024
-    machine(alice, keys, "a1")
-    machine(alice, keys, "a2")
+def test_the_host_memory_cap_holds_across_accounts(client, alice, bob, keys, this_host):
+    type(this_host).objects.filter(pk=this_host.pk).update(vm_memory_mb=1024)
+    machine(alice, keys, "a1", host=this_host)
+    machine(alice, keys, "a2", host=this_host)
     client.force_login(bob)
     response = client.post(reverse("vms-create"), {
         "name": "b1", "instance_type": "t3.micro", "ssh_public_key": keys["ed25519"][0],
         "allowed_cidr": "127.0.0.1/32"})
-    assert "This host has no room" in response.content.decode()
+    assert "No host has room for that machine now" in response.content.decode()
     assert not VirtualMachine.objects.filter(owner=bob).exists()
 
 

@@ -1,0 +1,170 @@
+"""The worker machines ("hosts") of the platform, and what lives on each.
+
+Every worker that takes deployments serves the shared queues plus its host's own queue,
+`host:<HEROCOOL_HOST>` (stacks/rqworker.py). A local-target site or VM lives on one
+host (its files, its guest): it records that host, chosen at creation by free capacity
+among the live ones, and every later job of it goes to that host's queue. Cloud-target
+resources have no host and run on any worker, from the shared queue.
+
+A host is *live* while an RQ worker serving its queue has a fresh heartbeat (the same
+test the sweep applies to the worker of a running deployment). Its record (capacity,
+sites origin, last seen) is written by the host itself: by its workers when they start,
+by its sites origin, and by the host tick the sweep puts on its queue every minute.
+"""
+import logging
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from herocool_project import redisconn
+
+log = logging.getLogger(__name__)
+QUEUE_PREFIX = "host:"
+
+
+class Host(models.Model):
+    """One worker machine, as it last described itself."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # SITES_URL_TEMPLATE of that machine: its own sites origin.
+    sites_url_template = models.CharField(max_length=300)
+    vm_memory_mb = models.PositiveIntegerField(help_text="Guest memory it allows, in MB.")
+    max_sites = models.PositiveIntegerField()
+    registered = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        app_label = "stacks"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def queue_name(self):
+        return queue_name(self.name)
+
+    @classmethod
+    def register_this(cls):
+        """Record this machine (from its own settings) as seen now; returns the record."""
+        host, _ = cls.objects.update_or_create(name=settings.HEROCOOL_HOST, defaults={
+            "sites_url_template": settings.SITES_URL_TEMPLATE,
+            "vm_memory_mb": settings.HOST_VM_MEMORY_MB,
+            "max_sites": settings.HOST_MAX_SITES,
+            "last_seen": timezone.now(),
+        })
+        return host
+
+
+def queue_name(host_name):
+    return f"{QUEUE_PREFIX}{host_name}"
+
+
+def host_queue(host_name):
+    """The RQ queue of any host, built like the shared one (same Redis, JSON, the
+    deployment timeout): a plain RQ queue, as RQ_QUEUES names only this host's own."""
+    from django_rq.settings import QUEUES
+    from rq import Queue
+
+    options = QUEUES["default"]
+    return Queue(queue_name(host_name), connection=redisconn.connection(),
+                 serializer=options["SERIALIZER"], default_timeout=options["DEFAULT_TIMEOUT"])
+
+
+def queue_for(resource):
+    """Where the jobs of `resource` go: its host's queue, else the shared one."""
+    if resource.host_id is None:
+        return redisconn.queue("default")
+    return host_queue(resource.host.name)
+
+
+def live_host_names():
+    """Names of the hosts with a live worker on their queue (one read of RQ's workers)."""
+    from rq import Worker
+
+    from .sweep import is_alive
+
+    names = set()
+    for worker in Worker.all(connection=redisconn.connection()):
+        if is_alive(worker):
+            names.update(q.removeprefix(QUEUE_PREFIX) for q in worker.queue_names()
+                         if q.startswith(QUEUE_PREFIX))
+    return names
+
+
+def live_hosts():
+    return Host.objects.filter(name__in=live_host_names())
+
+
+def mark_unreachable(resources):
+    """Set `host_unreachable` on each of `resources` (a list page's): whether the host it
+    lives on has no live worker. One query and one read of Redis, and none at all when
+    no resource on the page lives on a host. Returns the resources."""
+    resources = list(resources)
+    placed = {r.host_id for r in resources if r.host_id is not None}
+    live = set(Host.objects.filter(pk__in=placed, name__in=live_host_names())
+               .values_list("pk", flat=True)) if placed else set()
+    for resource in resources:
+        resource.host_unreachable = resource.host_id is not None and \
+            resource.host_id not in live
+    return resources
+
+
+def is_unreachable(resource):
+    return mark_unreachable([resource])[0].host_unreachable
+
+
+def unreachable_message(resource):
+    return (f"{resource.name} lives on host {resource.host.name}, which is unreachable: no "
+            "worker there has answered for a while. Nothing can be deployed to it until "
+            "the host is back (or an operator moves it with drain_host).")
+
+
+def host_tick():
+    """This host's periodic work, run on its own queue: refresh its record and stop the
+    guests no record wants (they run here, so only this host can)."""
+    from .models import resource_models
+
+    Host.register_this()
+    return [str(r) for model in resource_models() for r in model.reap_untracked()]
+
+
+def enqueue_host_ticks():
+    """Put one host tick on the queue of every live host that has none waiting."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queued = []
+    for name in sorted(live_host_names()):
+        q = host_queue(name)
+        job_id = f"host-tick-{name}"
+        try:
+            if Job.fetch(job_id, connection=q.connection,
+                         serializer=q.serializer).get_status() in ("queued", "started"):
+                continue
+        except NoSuchJobError:
+            pass
+        q.enqueue(host_tick, job_id=job_id, job_timeout=600, result_ttl=3600)
+        queued.append(name)
+    return queued
+
+
+class NoRoom(Exception):
+    """No live host can take a new resource (message for the user)."""
+
+
+NO_HOST = ("No machine is available to run it right now: no worker host is up. Nothing was "
+           "created; try again in a minute or ask the operator.")
+
+
+def place(resource):
+    """The live host with the most room for the new `resource` (the model judges room:
+    memory for VMs, the number of sites for sites). Raises NoRoom."""
+    hosts = list(live_hosts())
+    if not hosts:
+        raise NoRoom(NO_HOST)
+    host = resource.pick_host(hosts)
+    if host is None:
+        raise NoRoom(resource.no_room_message(hosts))
+    return host
