@@ -51,7 +51,7 @@ def _move_one(resource, old, report, dry_run):
                          "on another machine first.")
     try:
         with transaction.atomic():
-            lock_quotas()  # placement and its count, as for a create
+            lock_quotas(resource)  # placement and its count, as for a create
             if Deployment.objects.filter(stack_name=resource.stack_name,
                                          status__in=Deployment.ACTIVE_STATES).exists():
                 raise DeploymentRefused("a deployment of it is queued or running; run the "

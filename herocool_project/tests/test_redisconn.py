@@ -18,7 +18,7 @@ def connections_received():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_creating_sites_opens_no_redis_connection_per_request(alice_client, alice, queue,
+def test_creating_sites_opens_no_redis_connection_per_request(alice_client, alice, host_queue,
                                                               settings):
     settings.QUOTA_LIVE_DEPLOYMENTS = 10
     def create(name):
@@ -33,7 +33,7 @@ def test_creating_sites_opens_no_redis_connection_per_request(alice_client, alic
     # One new connection: the counter's own client above (django_rq's, a new one each call).
     assert connections_received() - before == 1
     assert Site.objects.filter(owner=alice).count() == 6
-    assert len(queue.job_ids) == 6  # every create still reached the queue
+    assert len(host_queue.job_ids) == 6  # every create still reached its host's queue
 
 
 def test_the_client_follows_the_configured_redis(settings):
