@@ -13,6 +13,7 @@ tests run jobs in-process with `HerocoolSimpleWorker`, under the same rules.
 """
 import logging
 import sys
+import threading
 
 import django_rq
 from django.conf import settings
@@ -120,7 +121,29 @@ class HerocoolWorker(AllowedJobsOnly, Worker):
 
 
 class HerocoolSimpleWorker(AllowedJobsOnly, SimpleWorker):
-    """The same rules, running jobs in the worker's own process (tests)."""
+    """The same rules, running jobs in the worker's own process (tests).
+
+    A forking worker's parent heartbeats while its work-horse runs a job; this one runs
+    the job itself, so a thread heartbeats meanwhile, every second (tests run the sweep
+    with a 1 s heartbeat): otherwise a sweep running beside it takes any job longer than
+    three heartbeats for one whose worker died."""
+
+    HEARTBEAT_SECONDS = 1
+
+    def execute_job(self, job, queue):
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(self.HEARTBEAT_SECONDS):
+                self.heartbeat()
+
+        beating = threading.Thread(target=beat, daemon=True)
+        beating.start()
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            stop.set()
+            beating.join()
 
 
 class JSONCronScheduler(DjangoCronScheduler):
