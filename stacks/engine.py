@@ -171,7 +171,9 @@ def _first_error(text):
 
 
 ROOT_TYPE = "pulumi:pulumi:Stack"  # the stack's own resource, which holds its outputs
-SECRET = "[secret]"  # how the engine's event stream shows a secret value
+# How the engine's event stream shows a secret value: {SECRET_SIG: ..., "ciphertext":
+# "[secret]"}, its value withheld.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 @contextmanager
@@ -208,7 +210,7 @@ class _Events:
         return {"result": "succeeded", "changes": self.changes or {}}
 
     def has_secrets(self):
-        return any(value == SECRET for value in (self.outputs or {}).values())
+        return SECRET_SIG in json.dumps(self.outputs)
 
 
 class _EventsServicer(events_pb2_grpc.EventsServicer):
@@ -250,8 +252,10 @@ def _cli(ws, stack_name, args, *, program=None, events=None, on_output=None):
             address = servers.enter_context(_grpc_server(
                 lambda s: events_pb2_grpc.add_EventsServicer_to_server(_EventsServicer(events), s)))
             args = [*args, "--event-log", f"tcp://{address}"]
-        return ws.pulumi_command.run([*args, "--stack", stack_name], ws.work_dir, env,
-                                     on_output, on_output)
+        # --stack before any "--", after which everything is a positional argument
+        end = args.index("--") if "--" in args else len(args)
+        args = [*args[:end], "--stack", stack_name, *args[end:]]
+        return ws.pulumi_command.run(args, ws.work_dir, env, on_output, on_output)
 
 
 def _init(ws, stack_name):
