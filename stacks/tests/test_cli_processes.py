@@ -27,7 +27,8 @@ def commands(log):
 
 @pytest.fixture
 def cli_log(settings, tmp_path):
-    """A CLI root whose bin/pulumi logs each process, beside the real CLI's plugins."""
+    """A CLI root (settings.PULUMI_ROOT) whose bin/pulumi logs each process, beside the
+    real CLI's plugins; yields the log's path."""
     real = engine.pulumi_command().command
     root = tmp_path / "cli"
     (root / "bin").mkdir(parents=True)
@@ -68,3 +69,17 @@ def test_a_create_an_update_and_a_destroy_start_two_one_and_one_cli_processes(
     assert site.status == "deleted", site.last_error
     assert commands(cli_log) == ["destroy"]
     assert site.stack_name not in engine.list_stacks(Site.pulumi_project)
+
+
+def test_a_forking_worker_checks_the_cli_version_once_not_in_each_job(
+        cli_log, settings, alice_client, queue, processes):
+    for name in ("first", "second"):
+        alice_client.post(reverse("sites-create"),
+                          {"name": name, "source": "html", "html": "<p>hi</p>"})
+    assert queue.count == 2
+    worker = processes("manage.py", "rqworker", "default", "--burst",
+                       HEROCOOL_PULUMI_ROOT=settings.PULUMI_ROOT)
+    assert worker.wait(180) == 0
+    assert set(Site.objects.values_list("status", flat=True)) == {"live"}
+    # The parent checked it before forking; each work horse inherited the answer.
+    assert commands(cli_log) == ["version", "stack init", "up", "stack init", "up"]
