@@ -28,8 +28,9 @@ NO_LANGUAGE_HOST = (
     f"The bare-CLI comparison was skipped: no `{LANGUAGE_HOST}` (Pulumi's Python language "
     "host, which a bare `pulumi up` of a Python project needs and the Automation API's "
     "inline programs do not) was found beside the Pulumi CLI or on PATH, and no "
-    "`--language-host DIR` was given; the official Pulumi CLI archive ships one, a CLI "
-    "built from the Go module, as `scripts/setup_pulumi.sh` builds ours, does not.")
+    "`--language-host DIR` was given, and `scripts/setup_pulumi.sh` could not build one "
+    "(the Go module proxy does not serve its module at the pinned version, and no git "
+    "mirror of pulumi/pulumi was at hand: HEROCOOL_PULUMI_SOURCE).")
 
 
 def engine_floor(i):
@@ -58,15 +59,22 @@ def raw_api(i):
 
 
 def find_language_host(directory=None):
-    """The folder holding pulumi-language-python: `directory` if given, else beside the
-    CLI, else on PATH; None when there is none."""
+    """The folder holding pulumi-language-python (and the pulumi-language-python-exec it
+    runs): `directory` if given, else beside the CLI (where scripts/setup_pulumi.sh
+    puts it, built if need be), else on PATH; None when there is none."""
+    def usable(folder):
+        return all((folder / name).exists() for name in (LANGUAGE_HOST, f"{LANGUAGE_HOST}-exec"))
+
     if directory:
-        return directory if (directory / LANGUAGE_HOST).exists() else None
+        return directory if usable(directory) else None
     beside = pulumi_cli().parent
-    if (beside / LANGUAGE_HOST).exists():
+    if not usable(beside):
+        subprocess.run(["bash", str(BASE / "scripts" / "setup_pulumi.sh")], check=False,
+                       stdout=subprocess.DEVNULL, timeout=1200)
+    if usable(beside):
         return beside
     found = shutil.which(LANGUAGE_HOST)
-    return Path(found).parent if found else None
+    return Path(found).parent if found and usable(Path(found).parent) else None
 
 
 CLI_MAIN = '''"""The local site program, declared directly (no Automation API)."""
