@@ -121,21 +121,29 @@ def _cli_project(run_dir):
     }
 
 
-def bare_cli(run_dir, host_dir):
-    """Returns one(i): `pulumi stack init` then `pulumi up --yes --skip-preview` of a
-    new stack, timed as processes, with the language host in host_dir."""
+def _bare_cli_runner(run_dir, host_dir):
+    """run(*args, **env): one CLI process of the plain project, timed."""
     cli = pulumi_cli()
     project, extra = _cli_project(run_dir)
     path = os.pathsep.join([str(host_dir), str(cli.parent), os.environ.get("PATH", "")])
     env = {**os.environ, **extra, "PATH": path}
 
-    def run(*args):
+    def run(*args, **more_env):
         t0 = time.perf_counter()
-        proc = subprocess.run([str(cli), *args, "--non-interactive"], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([str(cli), *args, "--non-interactive"], cwd=project,
+                              env={**env, **more_env}, capture_output=True, text=True,
+                              timeout=300)
         if proc.returncode:
             raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return time.perf_counter() - t0
+
+    return run
+
+
+def bare_cli(run_dir, host_dir):
+    """Returns one(i): `pulumi stack init` then `pulumi up --yes --skip-preview` of a
+    new stack, timed as processes, with the language host in host_dir."""
+    run = _bare_cli_runner(run_dir, host_dir)
 
     def one(i):
         stack = f"site-cli-{i:03d}"
@@ -145,6 +153,28 @@ def bare_cli(run_dir, host_dir):
         return {"init_s": init, "up_s": up, "total_s": init + up}
 
     return one
+
+
+def bare_cli_update(run_dir, host_dir):
+    """Returns one(i): `pulumi up --yes --skip-preview` of bare_cli's stack i with a
+    changed page (as our update changes the site's content)."""
+    run = _bare_cli_runner(run_dir, host_dir)
+
+    def one(i):
+        stack = f"site-cli-{i:03d}"
+        page = run_dir / f"page-v{i}.html"
+        html = PAGE_HTML.replace("<body>", f"<body><p>v{i}</p>", 1)
+        page.write_text(html)
+        up = run("up", "--yes", "--skip-preview", "--stack", stack, BENCH_PAGE=str(page))
+        assert (run_dir / "cli-sites" / stack / "index.html").read_text() == html
+        return {"up_s": up, "total_s": up}
+
+    return one
+
+
+def update_baselines(run_dir, language_host):
+    """{name: one(i)} of the baselines to run after each update of ours."""
+    return {"cli": bare_cli_update(run_dir, language_host)} if language_host else {}
 
 
 def baselines(run_dir, language_host):
