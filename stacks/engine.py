@@ -4,6 +4,13 @@ Every operation runs an inline program against one stack of a self-managed backe
 (postgres:// beside a PostgreSQL database, else file:// under the data directory) and
 streams the engine's output lines to a callback. Pulumi's errors become ours, with
 messages a user can read.
+
+Each operation starts only the CLI processes it needs (issue #13): the SDK's Stack
+methods select the stack first and read its outputs and history back after an update,
+so `_cli` runs the operation itself as they do (the inline program served by the SDK's
+LanguageServer, the engine's events streamed back over gRPC) and takes the outputs and
+the summary from the events. That uses parts of the SDK that are not its public API:
+requirements.txt pins its version, and the engine tests exercise every path.
 """
 import functools
 import json
