@@ -14,6 +14,7 @@ requirements.txt pins its version, and the engine tests exercise every path.
 """
 import functools
 import json
+import logging
 import os
 import re
 import secrets
@@ -36,6 +37,8 @@ from pulumi.runtime.proto import events_pb2_grpc, language_pb2_grpc
 from semver import VersionInfo
 
 from herocool_project import pulumi_backend
+
+log = logging.getLogger(__name__)
 
 
 class EngineError(Exception):
@@ -226,7 +229,10 @@ class _EventsServicer(events_pb2_grpc.EventsServicer):
 
     def StreamEvents(self, request_iterator, context):  # noqa: N802 - gRPC's name
         for request in request_iterator:
-            self.on_event(auto.events.EngineEvent.from_json(json.loads(request.event)))
+            try:
+                self.on_event(auto.events.EngineEvent.from_json(json.loads(request.event)))
+            except Exception:  # noqa: BLE001 - an odd event must not fail the update
+                log.warning("unreadable engine event: %.200s", request.event, exc_info=True)
         return empty_pb2.Empty()
 
 
