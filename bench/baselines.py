@@ -28,8 +28,9 @@ NO_LANGUAGE_HOST = (
     f"The bare-CLI comparison was skipped: no `{LANGUAGE_HOST}` (Pulumi's Python language "
     "host, which a bare `pulumi up` of a Python project needs and the Automation API's "
     "inline programs do not) was found beside the Pulumi CLI or on PATH, and no "
-    "`--language-host DIR` was given; the official Pulumi CLI archive ships one, a CLI "
-    "built from the Go module, as `scripts/setup_pulumi.sh` builds ours, does not.")
+    "`--language-host DIR` was given, and `scripts/setup_pulumi.sh` could not build one "
+    "(the Go module proxy does not serve its module at the pinned version, and no git "
+    "mirror of pulumi/pulumi was at hand: HEROCOOL_PULUMI_SOURCE).")
 
 
 def engine_floor(i):
@@ -58,15 +59,22 @@ def raw_api(i):
 
 
 def find_language_host(directory=None):
-    """The folder holding pulumi-language-python: `directory` if given, else beside the
-    CLI, else on PATH; None when there is none."""
+    """The folder holding pulumi-language-python (and the pulumi-language-python-exec it
+    runs): `directory` if given, else beside the CLI (where scripts/setup_pulumi.sh
+    puts it, built if need be), else on PATH; None when there is none."""
+    def usable(folder):
+        return all((folder / name).exists() for name in (LANGUAGE_HOST, f"{LANGUAGE_HOST}-exec"))
+
     if directory:
-        return directory if (directory / LANGUAGE_HOST).exists() else None
+        return directory if usable(directory) else None
     beside = pulumi_cli().parent
-    if (beside / LANGUAGE_HOST).exists():
+    if not usable(beside):
+        subprocess.run(["bash", str(BASE / "scripts" / "setup_pulumi.sh")], check=False,
+                       stdout=subprocess.DEVNULL, timeout=1200)
+    if usable(beside):
         return beside
     found = shutil.which(LANGUAGE_HOST)
-    return Path(found).parent if found else None
+    return Path(found).parent if found and usable(Path(found).parent) else None
 
 
 CLI_MAIN = '''"""The local site program, declared directly (no Automation API)."""
@@ -113,21 +121,29 @@ def _cli_project(run_dir):
     }
 
 
-def bare_cli(run_dir, host_dir):
-    """Returns one(i): `pulumi stack init` then `pulumi up --yes --skip-preview` of a
-    new stack, timed as processes, with the language host in host_dir."""
+def _bare_cli_runner(run_dir, host_dir):
+    """run(*args, **env): one CLI process of the plain project, timed."""
     cli = pulumi_cli()
     project, extra = _cli_project(run_dir)
     path = os.pathsep.join([str(host_dir), str(cli.parent), os.environ.get("PATH", "")])
     env = {**os.environ, **extra, "PATH": path}
 
-    def run(*args):
+    def run(*args, **more_env):
         t0 = time.perf_counter()
-        proc = subprocess.run([str(cli), *args, "--non-interactive"], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([str(cli), *args, "--non-interactive"], cwd=project,
+                              env={**env, **more_env}, capture_output=True, text=True,
+                              timeout=300)
         if proc.returncode:
             raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return time.perf_counter() - t0
+
+    return run
+
+
+def bare_cli(run_dir, host_dir):
+    """Returns one(i): `pulumi stack init` then `pulumi up --yes --skip-preview` of a
+    new stack, timed as processes, with the language host in host_dir."""
+    run = _bare_cli_runner(run_dir, host_dir)
 
     def one(i):
         stack = f"site-cli-{i:03d}"
@@ -137,6 +153,28 @@ def bare_cli(run_dir, host_dir):
         return {"init_s": init, "up_s": up, "total_s": init + up}
 
     return one
+
+
+def bare_cli_update(run_dir, host_dir):
+    """Returns one(i): `pulumi up --yes --skip-preview` of bare_cli's stack i with a
+    changed page (as our update changes the site's content)."""
+    run = _bare_cli_runner(run_dir, host_dir)
+
+    def one(i):
+        stack = f"site-cli-{i:03d}"
+        page = run_dir / f"page-v{i}.html"
+        html = PAGE_HTML.replace("<body>", f"<body><p>v{i}</p>", 1)
+        page.write_text(html)
+        up = run("up", "--yes", "--skip-preview", "--stack", stack, BENCH_PAGE=str(page))
+        assert (run_dir / "cli-sites" / stack / "index.html").read_text() == html
+        return {"up_s": up, "total_s": up}
+
+    return one
+
+
+def update_baselines(run_dir, language_host):
+    """{name: one(i)} of the baselines to run after each update of ours."""
+    return {"cli": bare_cli_update(run_dir, language_host)} if language_host else {}
 
 
 def baselines(run_dir, language_host):

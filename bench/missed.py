@@ -1,7 +1,7 @@
 """Why a goal was missed and what to do next, written from the measurements (see the
 breakdown tables); used only for goals a run actually missed. Figures in braces come
 from the run (bench.goals.deploy_facts and the page breakdown)."""
-from bench.goals import deploy_facts
+from bench.goals import deploy_facts, issue13_facts
 
 MISSED = {
     "pages": (
@@ -33,36 +33,33 @@ MISSED = {
                "user's live deployments, inserts the deployment, commits (an fsync) and "
                "then enqueues on Redis; the create form also counts the user's sites.",
                "Profile the slowest request with the query log; see the figures above."),
-    "overhead": (
-        "Not a preview: neither side runs one. Against the engine's floor (section 4) our "
-        "job took {real_s:.2f} s and `stacks.engine.up` of the same program, called "
-        "directly, {engine_s:.2f} s ({real_vs_engine_pct:+.0f}% over paired runs): RQ, "
-        "the fork and a cold work-horse account for {real_vs_inproc_pct:+.0f}% "
-        "({claim_s:.2f} s of it from enqueue to claim), our own work around `engine.up` "
-        "(the claim, log lines, status updates, outputs) for {inproc_vs_engine_pct:+.0f}%. "
-        "`engine.up` and a raw `create_or_select_stack` + `up` differ by "
-        "{engine_vs_raw_pct:+.0f}%, so most of the gap to the bare CLI is the Automation "
-        "API's own CLI processes, each a Go start-up and, when it reads secrets with the "
-        "passphrase provider, a key derivation: `pulumi version` ({api_version_s:.2f} s, "
-        "the SDK's version check each time a workspace is made), `stack select` "
-        "({api_select_s:.2f} s; `create_or_select_stack` tries it first and it fails for a "
-        "new stack), `stack init` ({api_init_s:.2f} s) and `up` ({api_up_s:.2f} s), then, "
-        "inside the SDK's `Stack.up`, two `stack output` and one `stack history` to read "
-        "the outputs and the summary ({api_reads_s:.2f} s), which the bare run does not "
-        "do; the bare CLI's `stack init` + `up` took {cli_s:.2f} s in all.",
-        "Steps (1) to (3) would save about {avoidable_s:.2f} s a deployment. (1) Drop the "
-        "SDK's three reads after the update: `Stack.up` always runs them, so "
-        "`stacks/engine.py` would need its own copy of `Stack.up` without the trailing "
-        "`self.outputs()` and `self.info()`, taking the outputs and the summary from the "
-        "engine events (`on_event`: the root stack's `ResOutputsEvent`, the "
-        "`SummaryEvent`), or an upstream option for it. (2) For a create, call "
-        "`auto.create_stack` first and fall back to `select_stack` on "
-        "`StackAlreadyExistsError` (a retried create), which saves the failing `stack "
-        "select`. (3) Make the `PulumiCommand` once per process (`engine.pulumi_command`), "
-        "not once per operation, which saves `pulumi version`. (4) Import `stacks.engine` "
-        "in the worker's parent process (a small `rqworker` wrapper) so each forked "
-        "work-horse inherits it. (5) Measure again with 15 or more paired runs on a quiet "
-        "machine.",
+    # Issue #13's deployment goals (bench.goals.issue13_goals).
+    "create_vs_cli": (
+        "A new site took {real_s:.2f} s from enqueue to live against {cli_s:.2f} s for the "
+        "bare CLI's `stack init` + `up` ({create_names_text}); ours ÷ our own `up` "
+        "process was {create_vs_up:.2f}.",
+        "See where ours goes (section 4): the claim, the fork and `stack init` are what is "
+        "left around `up`; measure again on a quiet machine.",
+    ),
+    "update_vs_cli": (
+        "An update took {update_s:.2f} s from enqueue to live against {update_cli_s:.2f} s "
+        "for a bare `pulumi up`; our `up` process alone took {update_up_s:.2f} s.",
+        "Measure again on a quiet machine with more paired runs.",
+    ),
+    "update_vs_up": (
+        "Our update took {update_vs_up:.2f}× its own `up` process ({update_up_s:.2f} s): "
+        "the rest is the queue, the fork, the claim, the log and the status writes.",
+        "Look at enqueued → claimed in section 4 (the worker's poll and fork).",
+    ),
+    "create_vs_up": (
+        "A create runs `stack init` before `up` ({create_names_text}), a process of its "
+        "own, so ours ÷ `up` is {create_vs_up:.2f} for a create.",
+        "Nothing left to drop without an `up` that creates its stack; the update goal is "
+        "the one this ratio is about.",
+    ),
+    "cli_processes": (
+        "More CLI processes than the goal: {create_names_text} for a create.",
+        "See stacks/tests/test_cli_processes.py, which counts them.",
     ),
     "load": ("Requests failed under load: see the examples in the load section.",
              "Read the server log (bench run directory) and fix the cause."),
@@ -97,4 +94,7 @@ def explain(key, res):
     facts = _Facts(res.get("breakdown") or {})
     if res.get("deployments"):
         facts.update(deploy_facts(res["deployments"]))
+        facts.update({k: v for k, v in issue13_facts(res["deployments"]).items()
+                      if v is not None})
+        facts["create_names_text"] = " + ".join(facts.get("create_names", []))
     return tuple(text.format_map(facts) for text in MISSED[key])

@@ -3,7 +3,7 @@ Automation API and a bare `pulumi up`, where our job's time goes, and throughput
 import statistics
 
 from bench.baselines import NO_LANGUAGE_HOST
-from bench.goals import RATIOS, TOTALS, deploy_facts
+from bench.goals import GOALS, RATIOS, TOTALS, deploy_facts, issue13_facts
 
 PAIRED = [
     ("real", "**ours: the whole job through a real forking worker (`rqworker`) idle on the "
@@ -61,9 +61,10 @@ def ratio_table(d, f):
 
 
 def api_calls_table(f):
-    lines = ["", "The Pulumi CLI processes the Automation API started for one deployment "
-             "(ours without RQ, medians; timed around the SDK's `PulumiCommand.run` and "
-             "its constructor, which runs `pulumi version`):", "",
+    lines = ["", "The Pulumi CLI processes our job started for one new site (ours without "
+             "RQ, medians; timed around the SDK's `PulumiCommand.run`, which "
+             "`stacks.engine` runs each through, and its constructor, which runs "
+             "`pulumi version`, once per process):", "",
              "| CLI process | s |", "|---|---:|"]
     lines += [f"| `pulumi {k}`" + (" (both calls)" if k == "stack output" else "")
               + f" | {v:.2f} |" for k, v in f["api_calls"].items()]
@@ -88,10 +89,43 @@ def cli_text(d, f):
         "It starts the Go language host and a fresh Python interpreter that imports the "
         "Pulumi SDK for the program, which is why its `pulumi up` takes longer than the "
         "Automation API's, whose inline program is served from the calling process; both "
-        "start the same dynamic-provider process (`pulumi-resource-pulumi-python`). It "
-        "does not read the outputs and the history back after the update, which the "
-        "SDK's `Stack.up` does.",
+        "start the same dynamic-provider process (`pulumi-resource-pulumi-python`). Neither "
+        "reads the outputs or the history back after the update: `stacks.engine` takes "
+        "them from the engine's event stream (the raw Automation API's `Stack.up` still "
+        "runs two `stack output` and a `stack history`).",
     ]
+
+
+def issue13_lines(d):
+    """The ratios and counts of issue #13, and the update runs they use."""
+    f, upd = issue13_facts(d), d.get("update", {})
+    lines = ["", "### The ratios of issue #13 (medians of paired runs)", "",
+             "| | ratio | goal |", "|---|---:|---:|"]
+    for key, goal, text in [
+            ("create_vs_cli", "create_vs_cli", "new site, enqueue → live: ours ÷ bare CLI "
+             "(`stack init` + `up`)"),
+            ("update_vs_cli", "update_vs_cli", "update, enqueue → live: ours ÷ bare "
+             "`pulumi up`"),
+            ("update_vs_up", "ours_vs_up", "update: ours ÷ the engine's own `up` process"),
+            ("create_vs_up", "ours_vs_up", "new site: ours ÷ the engine's own `up` process")]:
+        value = "n/a" if f[key] is None else f"{f[key]:.2f}"
+        lines.append(f"| {text} | {value} | ≤ {GOALS[goal]} |")
+    lines += ["", f"CLI processes per deployment (through the real worker, counted by "
+              f"`bench/cli_shim.py`): a create {f['create_processes']:.0f} "
+              f"({' + '.join(f['create_names'])}), an update "
+              f"{f.get('update_processes', 0):.0f} ({' + '.join(f.get('update_names', []))}); "
+              "the worker's one `pulumi version` runs before its first job."]
+    if upd.get("real"):
+        lines += ["", "| update of the same site (new content) | median s | min s | max s |",
+                  "|---|---:|---:|---:|",
+                  _row("**ours, enqueued → `live`**",
+                       [r["enqueued_to_live_s"] for r in upd["real"]]),
+                  _row("ours: its `pulumi up` process",
+                       [r["cli_up_s"] for r in upd["real"]])]
+        if upd.get("cli"):
+            lines.append(_row("bare CLI: `pulumi up --yes --skip-preview`",
+                              [r["total_s"] for r in upd["cli"]]))
+    return lines
 
 
 def throughput_lines(d, nproc):
@@ -125,5 +159,5 @@ def deployments_section(d, nproc):
         "process. None runs a separate preview: the Automation API's `up` runs `pulumi up "
         "--yes --skip-preview`, and so does the bare CLI.", "",
     ]
-    lines += paired_table(d) + ratio_table(d, f) + api_calls_table(f)
+    lines += paired_table(d) + ratio_table(d, f) + issue13_lines(d) + api_calls_table(f)
     return lines + cli_text(d, f) + throughput_lines(d, nproc)

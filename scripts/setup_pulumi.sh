@@ -9,6 +9,14 @@
 # PulumiCommand.install looks in first), together with our own
 # pulumi-resource-pulumi-python, the plugin Python dynamic providers need: the official
 # archive ships one, a Go build does not.
+#
+# Then Pulumi's Python language host, pulumi-language-python (only the benchmark's
+# bare-CLI comparison needs it: inline programs do not), beside the CLI when it can be
+# had (never an error): the official archive ships it; else its own Go module from the
+# Go module proxy; else a build of its main package from a git mirror of
+# pulumi/pulumi ($HEROCOOL_PULUMI_SOURCE, a git directory), against Pulumi's sdk and pkg
+# modules at the pinned version from the proxy. HEROCOOL_SKIP_LANGUAGE_HOST=1 (or the
+# tests' HEROCOOL_SETUP_TEST=1) skips it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +86,77 @@ GO
   )
 }
 
+# The language host's main package, with its exec shim, at the pinned sdk/pkg versions.
+lh=pulumi-language-python
+lh_module=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+lh_ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
+
+have_language_host() {
+  [ -x "$bindir/$lh" ] && [ -x "$bindir/$lh-exec" ]
+}
+
+exec_shim() {
+  # pulumi-language-python-exec, which the host runs beside itself: in the sdk module.
+  local sdk
+  sdk=$(cd "$1" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3) \
+    && install -m 0755 "$sdk/python/cmd/$lh-exec" "$bindir/$lh-exec"
+}
+
+build_language_host() {
+  # In directory $1, build package $2 into the bin folder (under a temporary name
+  # first: a failed build leaves nothing half made), with its shim; $3 says from what.
+  (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "$lh_ldflags" -o "$bindir/.$lh.new" "$2") \
+    && exec_shim "$1" && mv "$bindir/.$lh.new" "$bindir/$lh" && echo "$3" >"$bindir/$lh.source"
+}
+
+language_host_from_proxy() {
+  local mod="$cache/$lh-proxy-$version"
+  mkdir -p "$mod"
+  (cd "$mod" && { [ -f go.mod ] || go mod init herocool.local/languagehost >/dev/null 2>&1; } \
+     && printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$lh_module" >tools.go \
+     && go get "$lh_module@v$version" >/dev/null 2>&1) || return 1
+  log "building $lh v$version from its Go module"
+  (cd "$mod" && go mod tidy >/dev/null 2>&1) || true
+  build_language_host "$mod" "$lh_module" "go module $lh_module@v$version"
+}
+
+language_host_from_mirror() {
+  # Where this workplace keeps a mirror of pulumi/pulumi, when it has one.
+  local git_dir=${HEROCOOL_PULUMI_SOURCE:-/work/.mirror/pulumi+pulumi/repo}
+  local src="$cache/$lh-src-$version" commit
+  [ -n "$git_dir" ] && [ -d "$git_dir" ] || return 1
+  # The release's tag when the mirror has it, else its newest commit.
+  commit=$(git --git-dir="$git_dir" rev-parse -q --verify "v$version^{commit}" \
+           || git --git-dir="$git_dir" rev-parse HEAD) || return 1
+  log "building $lh from $git_dir at ${commit:0:12} against sdk/pkg v$version"
+  rm -rf "$src" && mkdir -p "$src" \
+    && git --git-dir="$git_dir" archive "$commit:sdk/python/cmd/$lh" | tar -x -C "$src" \
+    && rm -rf "$src/testdata" "$src"/*_test.go \
+    && (cd "$src" \
+        && go mod edit -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+                       -dropreplace github.com/pulumi/pulumi/pkg/v3 \
+                       -require "github.com/pulumi/pulumi/sdk/v3@v$version" \
+                       -require "github.com/pulumi/pulumi/pkg/v3@v$version" \
+        && go mod tidy >/dev/null) \
+    && build_language_host "$src" . \
+         "main package of $git_dir at $commit; sdk and pkg modules v$version"
+}
+
+setup_language_host() {
+  # The test suite never needs it (bench/baselines.py asks for it when it does).
+  [ "${HEROCOOL_SKIP_LANGUAGE_HOST:-}" = "1" ] || [ "${HEROCOOL_SETUP_TEST:-}" = "1" ] \
+    && return 0
+  if have_language_host; then
+    log "$lh already at $bindir ($(cat "$bindir/$lh.source" 2>/dev/null || echo shipped))"
+    return 0
+  fi
+  command -v go >/dev/null || { log "no Go toolchain: no $lh"; return 0; }
+  language_host_from_proxy || language_host_from_mirror \
+    || log "no $lh: the Go module proxy does not serve $lh_module@v$version and no" \
+           "git mirror of pulumi/pulumi was given (HEROCOOL_PULUMI_SOURCE): the" \
+           "benchmark's bare-CLI comparison will say it was skipped"
+}
+
 mkdir -p "$bindir"
 if have_pinned; then
   log "pulumi $version already installed at $bindir/pulumi"
@@ -96,4 +175,5 @@ if [ "$got" != "$version" ]; then
   exit 1
 fi
 write_python_plugin
+setup_language_host >&2
 echo "$bindir"

@@ -4,25 +4,41 @@ Every operation runs an inline program against one stack of a self-managed backe
 (postgres:// beside a PostgreSQL database, else file:// under the data directory) and
 streams the engine's output lines to a callback. Pulumi's errors become ours, with
 messages a user can read.
+
+Each operation starts only the CLI processes it needs (issue #13): the SDK's Stack
+methods select the stack first and read its outputs and history back after an update,
+so `_cli` runs the operation itself as they do (the inline program served by the SDK's
+LanguageServer, the engine's events streamed back over gRPC) and takes the outputs and
+the summary from the events. That uses parts of the SDK that are not its public API:
+requirements.txt pins its version, and the engine tests exercise every path.
 """
 import functools
+import json
+import logging
 import os
 import re
 import secrets
-import shutil
 import socket
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from concurrent import futures
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 from django.conf import settings
+from google.protobuf import empty_pb2
 from pulumi import automation as auto
+from pulumi.automation._server import LanguageServer as _LanguageServer
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+from pulumi.runtime.proto import events_pb2_grpc, language_pb2_grpc
 from semver import VersionInfo
 
 from herocool_project import pulumi_backend
+
+log = logging.getLogger(__name__)
 
 
 class EngineError(Exception):
@@ -123,28 +139,6 @@ def _workspace_options(project, backend=None):
     )
 
 
-@contextmanager
-def _stack(project, stack_name, program, *, create=True):
-    """The stack, in a temporary work directory of its own (never shared), removed after."""
-    opts = _workspace_options(project)
-    opts.work_dir = tempfile.mkdtemp(prefix="herocool-ws-")
-    try:
-        with _translated():
-            if create:
-                stack = auto.create_or_select_stack(
-                    stack_name=stack_name, project_name=project, program=program, opts=opts)
-            else:
-                stack = auto.select_stack(stack_name=stack_name, project_name=project,
-                                          program=program or _empty, opts=opts)
-        yield stack
-    finally:
-        shutil.rmtree(opts.work_dir, ignore_errors=True)
-
-
-def _empty():
-    """A program for operations that never run one (outputs, cancel)."""
-
-
 class _translated:
     """Turn Pulumi's exceptions into ours, keeping the useful part of the message."""
 
@@ -186,58 +180,192 @@ def _first_error(text):
     return (lines[-1] if lines else "The Pulumi command failed.")[:500]
 
 
-def _set_config(stack, config):
+ROOT_TYPE = "pulumi:pulumi:Stack"  # the stack's own resource, which holds its outputs
+# How the engine's event stream shows a secret value: {SECRET_SIG: ..., "ciphertext":
+# "[secret]"}, its value withheld.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+@contextmanager
+def _workspace(project, backend=None):
+    """A workspace with no stack selected, in a temporary work directory (never shared)
+    removed after. Making one starts no process: the CLI's version was checked once."""
+    opts = _workspace_options(project, backend)
+    with tempfile.TemporaryDirectory(prefix="herocool-ws-") as work_dir:
+        opts.work_dir = work_dir
+        with _translated():
+            yield auto.LocalWorkspace(**vars(opts))
+
+
+def _empty():
+    """A program for operations that must run one but declare nothing (the doctor)."""
+
+
+class _Events:
+    """What a deployment needs from the engine's event stream: the root stack's outputs
+    and the change counts, so that nothing is read back from the backend afterwards."""
+
+    def __init__(self):
+        self.outputs = None  # None: the stream carried no outputs of the root stack
+        self.changes = None
+
+    def __call__(self, event):
+        if event.summary_event:
+            self.changes = dict(event.summary_event.resource_changes or {})
+        step = event.res_outputs_event and event.res_outputs_event.metadata
+        if step and step.type == ROOT_TYPE and step.new is not None:
+            self.outputs = dict(step.new.outputs or {})
+
+    def summary(self):
+        return {"result": "succeeded", "changes": self.changes or {}}
+
+    def has_secrets(self):
+        return SECRET_SIG in json.dumps(self.outputs)
+
+
+class _EventsServicer(events_pb2_grpc.EventsServicer):
+    def __init__(self, on_event):
+        self.on_event = on_event
+
+    def StreamEvents(self, request_iterator, context):  # noqa: N802 - gRPC's name
+        for request in request_iterator:
+            try:
+                self.on_event(auto.events.EngineEvent.from_json(json.loads(request.event)))
+            except Exception:  # noqa: BLE001 - an odd event must not fail the update
+                log.warning("unreadable engine event: %.200s", request.event, exc_info=True)
+        return empty_pb2.Empty()
+
+
+@contextmanager
+def _grpc_server(add_servicer):
+    """A loopback gRPC server for one CLI process; yields its address."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
+                         options=_GRPC_CHANNEL_OPTIONS)
+    add_servicer(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(grace=5).wait(10)  # let the last events in before they are read
+
+
+def _cli(ws, stack_name, args, *, program=None, events=None, on_output=None):
+    """One CLI process for one stack, with the inline program served to it and its
+    events fed to `events`, as the Automation API's Stack methods do, minus the
+    processes they start before and after (`stack select`, `stack output`, `history`)."""
+    env = {"PULUMI_DEBUG_COMMANDS": "true", "PULUMI_HOME": ws.pulumi_home, **ws.env_vars}
+    with ExitStack() as servers:
+        if program is not None:
+            runtime = _LanguageServer(program)
+            address = servers.enter_context(_grpc_server(
+                lambda s: language_pb2_grpc.add_LanguageRuntimeServicer_to_server(runtime, s)))
+            args = [*args, f"--client={address}", "--exec-kind", "auto.inline"]
+        if events is not None:
+            address = servers.enter_context(_grpc_server(
+                lambda s: events_pb2_grpc.add_EventsServicer_to_server(_EventsServicer(events), s)))
+            args = [*args, "--event-log", f"tcp://{address}"]
+        # --stack before any "--", after which everything is a positional argument
+        end = args.index("--") if "--" in args else len(args)
+        args = [*args[:end], "--stack", stack_name, *args[end:]]
+        return ws.pulumi_command.run(args, ws.work_dir, env, on_output, on_output)
+
+
+def _init(ws, stack_name):
+    """`pulumi stack init`; a stack that exists already is fine (a retried create)."""
+    try:
+        _cli(ws, stack_name, ["stack", "init", "--secrets-provider", "passphrase"])
+    except auto.errors.StackAlreadyExistsError:
+        pass
+
+
+def _config_args(ws, stack_name, config):
+    """Plain values as `--config` flags of the operation itself (no process of their
+    own); a secret one needs `pulumi config set --secret` to encrypt it."""
+    args = []
     for key, (value, secret) in (config or {}).items():
-        stack.set_config(key, auto.ConfigValue(value=value, secret=secret))
+        if secret:
+            _cli(ws, stack_name, ["config", "set", "--secret", key, "--", value])
+        else:
+            args += ["--config", f"{key}={value}"]
+    return args
 
 
-def _outputs(stack):
-    return {key: out.value for key, out in stack.outputs().items()}
+def _stack_outputs(ws, stack_name):
+    """Read the outputs back (one process): only when the event stream lacked them."""
+    result = _cli(ws, stack_name, ["stack", "output", "--json", "--show-secrets"])
+    return json.loads(result.stdout)
 
 
-def up(project, stack_name, program, *, config=None, on_output=None):
-    with _stack(project, stack_name, program) as stack, _translated():
-        _set_config(stack, config)
-        result = stack.up(on_output=on_output, on_error=on_output, color="never")
-    return Result(outputs={k: v.value for k, v in result.outputs.items()},
-                  summary=_summary(result.summary))
+def _outputs_of(ws, stack_name, events):
+    if events.outputs is None or events.has_secrets():
+        return _stack_outputs(ws, stack_name)
+    return events.outputs
+
+
+_QUIET = ["--yes", "--skip-preview", "--color", "never"]
+
+
+def up(project, stack_name, program, *, config=None, on_output=None, new=False):
+    """Create or update the stack's resources. `new`: the stack is expected not to
+    exist yet, so it is made first (`stack init` + `up`: 2 processes); otherwise `up`
+    alone (1), and a missing stack is made then."""
+    with _workspace(project) as ws, _translated():
+        if new:
+            _init(ws, stack_name)
+        try:
+            events = _up(ws, stack_name, program, config, on_output)
+        except auto.errors.StackNotFoundError:
+            if new:
+                raise
+            _init(ws, stack_name)
+            events = _up(ws, stack_name, program, config, on_output)
+        return Result(outputs=_outputs_of(ws, stack_name, events), summary=events.summary())
+
+
+def _up(ws, stack_name, program, config, on_output):
+    events = _Events()
+    _cli(ws, stack_name, ["up", *_QUIET, *_config_args(ws, stack_name, config)],
+         program=program, events=events, on_output=on_output)
+    return events
 
 
 def preview(project, stack_name, program, *, config=None, on_output=None):
-    with _stack(project, stack_name, program) as stack, _translated():
-        _set_config(stack, config)
-        result = stack.preview(on_output=on_output, on_error=on_output, color="never")
-    return Result(summary={"changes": dict(result.change_summary)})
+    with _workspace(project) as ws, _translated():
+        events = _Events()
+        _cli(ws, stack_name, ["preview", "--color", "never",
+                              *_config_args(ws, stack_name, config)],
+             program=program, events=events, on_output=on_output)
+    return Result(summary={"changes": events.changes or {}})
 
 
 def refresh(project, stack_name, program, *, on_output=None):
-    with _stack(project, stack_name, program, create=False) as stack, _translated():
+    with _workspace(project) as ws, _translated():
+        events = _Events()
         # run_program: the program runs again, so stack outputs follow what refresh read.
-        result = stack.refresh(on_output=on_output, on_error=on_output, color="never",
-                               run_program=True)
-        return Result(outputs=_outputs(stack), summary=_summary(result.summary))
+        _cli(ws, stack_name, ["refresh", *_QUIET, "--run-program=true"],
+             program=program, events=events, on_output=on_output)
+        return Result(outputs=_outputs_of(ws, stack_name, events), summary=events.summary())
 
 
 def destroy(project, stack_name, program, *, on_output=None):
-    """Destroy the stack's resources, then remove the stack itself."""
+    """Destroy the stack's resources, then remove the stack itself (one process)."""
     try:
-        with _stack(project, stack_name, program, create=False) as stack, _translated():
-            result = stack.destroy(on_output=on_output, on_error=on_output, color="never")
-            stack.workspace.remove_stack(stack_name)
+        with _workspace(project) as ws, _translated():
+            events = _Events()
+            _cli(ws, stack_name, ["destroy", *_QUIET, "--remove"],
+                 program=program, events=events, on_output=on_output)
     except StackMissing:
         if on_output:
             on_output("The stack does not exist: nothing to destroy.")
         return Result()
-    return Result(summary=_summary(result.summary))
+    return Result(summary=events.summary())
 
 
 def outputs(project, stack_name, *, backend=None):
     """The stack's outputs (secret ones in plain text), on `backend` if given."""
-    if backend:
-        with _workspace(project, backend) as ws:
-            return {key: out.value for key, out in ws.stack_outputs(stack_name).items()}
-    with _stack(project, stack_name, None, create=False) as stack, _translated():
-        return _outputs(stack)
+    with _workspace(project, backend) as ws, _translated():
+        return _stack_outputs(ws, stack_name)
 
 
 def cancel(project, stack_name):
@@ -246,21 +374,11 @@ def cancel(project, stack_name):
     Returns False when there is no such stack (a create killed before it made one).
     """
     try:
-        with _stack(project, stack_name, None, create=False) as stack, _translated():
-            stack.cancel()
+        with _workspace(project) as ws, _translated():
+            _cli(ws, stack_name, ["cancel", "--yes"])
     except StackMissing:
         return False
     return True
-
-
-@contextmanager
-def _workspace(project, backend=None):
-    """A workspace with no stack selected, in a temporary work directory removed after."""
-    opts = _workspace_options(project, backend)
-    with tempfile.TemporaryDirectory(prefix="herocool-ws-") as work_dir:
-        opts.work_dir = work_dir
-        with _translated():
-            yield auto.LocalWorkspace(**vars(opts))
 
 
 def list_stacks(project, *, backend=None):
@@ -297,7 +415,7 @@ def check_locking():
                                            f"{secrets.token_hex(3)}")
     started = time.monotonic()
     try:
-        up("herocool-doctor", name, _empty)
+        up("herocool-doctor", name, _empty, new=True)
         up("herocool-doctor", name, _empty)
     finally:
         destroy("herocool-doctor", name, _empty)

@@ -83,8 +83,10 @@ class DeploymentRunner:
         if action in (Action.CREATE, Action.UPDATE):
             resource.apply_changes(self.deployment.params)  # saved only on success
             resource.prepare(self.deployment, self.say)
+            # A create makes the stack first (2 CLI processes); an update is `up` alone.
             return engine.up(project, stack, resource.program(),
-                             config=resource.stack_config(), on_output=out)
+                             config=resource.stack_config(), on_output=out,
+                             new=action == Action.CREATE)
         if action == Action.DESTROY:
             return engine.destroy(project, stack, resource.program(), on_output=out)
         if action == Action.REFRESH:

@@ -11,6 +11,7 @@ marked failed, and nothing it names is imported or called.
 tests run jobs in-process with `HerocoolSimpleWorker`, under the same rules.
 `manage.py scheduler` (not django-rq's rqcron) enqueues periodic jobs as JSON.
 """
+import importlib
 import logging
 import sys
 import threading
@@ -116,8 +117,35 @@ def with_host_queue(queues):
     return [*queues, django_rq.get_queue(settings.HOST_QUEUE)]
 
 
+# Imported once by the worker's parent: every local deployment's program and provider.
+# (The AWS programs' pulumi_aws is left to the jobs that need it: seconds to import.)
+WARM_MODULES = ("sites.programs.local", "vms.programs.local", "pulumi.dynamic")
+
+
+def warm_up():
+    """What every job needs, done once in the worker's parent so that each forked work
+    horse starts warm: the job functions' modules (Django's models, the engine and the
+    Automation API with them), the local programs, and the CLI's version check, whose
+    result the engine keeps for the process (and so for its forks)."""
+    for name in settings.HEROCOOL_JOB_FUNCTIONS:
+        importlib.import_module(name.rpartition(".")[0])
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    from stacks import engine
+
+    try:
+        engine.pulumi_command()
+    except engine.EngineError as exc:  # each job will say so in its own log
+        log.warning("%s", exc)
+
+
 class HerocoolWorker(AllowedJobsOnly, Worker):
-    """The forking worker `manage.py rqworker` runs (a work-horse process per job)."""
+    """The forking worker `manage.py rqworker` runs (a work-horse process per job),
+    warmed up once before its first job."""
+
+    def work(self, *args, **kwargs):
+        warm_up()
+        return super().work(*args, **kwargs)
 
 
 class HerocoolSimpleWorker(AllowedJobsOnly, SimpleWorker):
