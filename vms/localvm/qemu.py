@@ -22,7 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .files import PRIVATE_UMASK, make_private_dir, private_opener, write_private
-from .image import FW_CFG_KEY_NAME, ImagePaths
+from .image import ImagePaths
+from .recipe import FW_CFG_KEY_NAME
 
 QEMU = "qemu-system-x86_64"
 LAUNCH_TIMEOUT = 60
