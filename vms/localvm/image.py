@@ -46,7 +46,8 @@ class ImagePaths:
     initrd: str = ""  # "": boot straight onto the NVMe root (v2); else the v1 way
 
 
-def _paths(image_dir):
+def image_at(image_dir) -> ImagePaths:
+    """The paths of a built image directory, of any recipe (v1 ones have an initrd)."""
     image_dir = Path(image_dir)
     initrd = image_dir / "initrd.img"
     return ImagePaths(rootfs=str(image_dir / "rootfs.raw"),
@@ -54,24 +55,19 @@ def _paths(image_dir):
                       initrd=str(initrd) if initrd.exists() else "")
 
 
-def image_at(image_dir) -> ImagePaths:
-    """The paths of an already built image directory (any recipe): for benchmarks."""
-    return _paths(image_dir)
-
-
 def ensure_image(cache_dir) -> ImagePaths:
     """The cached image, built first if missing (minutes; other callers wait on a lock)."""
     cache = Path(cache_dir).resolve()
     final = cache / IMAGE_NAME
     if final.is_dir():
-        return _paths(final)
+        return image_at(final)
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not final.is_dir():  # someone else may have built it while we waited
             _remove_stale_builds(cache)
             _build(cache, final)
-    return _paths(final)
+    return image_at(final)
 
 
 def _remove_stale_builds(cache):
