@@ -20,7 +20,7 @@ def main(argv):
     paths, seconds = build_seconds(cache_dir)
     print(f"rootfs: {paths.rootfs}")
     print(f"kernel: {paths.kernel}")
-    print(f"initrd: {paths.initrd}")
+    print(f"initrd: {paths.initrd or '(none: the kernel boots straight onto the disk)'}")
     print(f"seconds: {seconds:.1f}")
     return 0
 

@@ -4,6 +4,7 @@ Run: bash scripts/test.sh vms/tests/test_localvm.py   (-m "not slow" for the qui
 The slow tests need root, debootstrap and qemu; the image is cached under
 $HEROCOOL_VM_IMAGE_CACHE (default data/vm-images) so only the first run builds it.
 """
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from vms.localvm import qemu
-from vms.localvm.image import ensure_image
+from vms.localvm.image import LEGACY_IMAGE_NAME, ImagePaths, ensure_image, image_at
 from vms.programs.local_provider import LocalVmProvider
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -81,9 +82,11 @@ def test_vm_boots_rotates_key_survives_crash_and_is_destroyed(image, tmp_path):
     port = qemu.free_port()
     try:
         boot(vm_dir, image, port, pub1, memory_mb=512, vcpus=1)
-        first = ssh(port, key1)
+        # At once after the banner: the login must not meet "System is booting up".
+        first = ssh(port, key1, "uname -a; cat /proc/cmdline")
         assert first.returncode == 0, first.stderr
         assert "Linux herocool-vm" in first.stdout
+        assert "root=/dev/nvme0n1" in first.stdout  # the new image's direct boot
 
         # A restart with a new key: same disk, same port, only the new key gets in.
         qemu.stop(vm_dir)
@@ -102,6 +105,62 @@ def test_vm_boots_rotates_key_survives_crash_and_is_destroyed(image, tmp_path):
         qemu.destroy(vm_dir)
         assert not vm_dir.exists() and not qemu._pid_alive(pid, vm_dir)
         assert not port_open(port)
+    finally:
+        qemu.destroy(vm_dir)
+
+
+def option(cmd, name):
+    return [cmd[i + 1] for i, arg in enumerate(cmd) if arg == name]
+
+
+def test_a_new_image_boots_its_kernel_straight_onto_an_nvme_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEROCOOL_VM_ACCEL", "tcg")
+    image = ImagePaths(rootfs="/img/rootfs.raw", kernel="/img/vmlinuz")
+    cmd = qemu._command(tmp_path, image, 2222, 512, 1)
+    assert "-initrd" not in cmd
+    assert option(cmd, "-append") == [qemu.CMDLINE]
+    assert "root=/dev/nvme0n1 rw" in qemu.CMDLINE and "quiet" in qemu.CMDLINE
+    assert "nvme,drive=root,serial=herocool-root" in option(cmd, "-device")
+    assert not any("if=virtio" in drive for drive in option(cmd, "-drive"))
+
+
+def test_a_disk_made_from_a_v1_image_keeps_booting_the_v1_way(tmp_path, monkeypatch):
+    # A v1 disk's fstab names /dev/vda and its kernel needs the initrd's modules.
+    monkeypatch.setenv("HEROCOOL_VM_ACCEL", "tcg")
+    (tmp_path / "disk.qcow2").write_bytes(b"")
+    (tmp_path / "image.json").write_text(json.dumps(
+        {"rootfs": "/v1/rootfs.raw", "kernel": "/v1/vmlinuz", "initrd": "/v1/initrd.img"}))
+    newest = ImagePaths(rootfs="/v2/rootfs.raw", kernel="/v2/vmlinuz")
+    image = qemu._prepare_disk(tmp_path, newest)
+    cmd = qemu._command(tmp_path, image, 2222, 512, 1)
+    assert option(cmd, "-kernel") == ["/v1/vmlinuz"]
+    assert option(cmd, "-initrd") == ["/v1/initrd.img"]
+    assert option(cmd, "-append") == [qemu.LEGACY_CMDLINE]
+    assert [d for d in option(cmd, "-drive") if d.endswith(",if=virtio")]
+    assert "-device" not in cmd or not any(d.startswith("nvme") for d in option(cmd, "-device"))
+
+
+def test_an_image_directory_without_an_initrd_reads_as_a_direct_boot_image(tmp_path):
+    assert image_at(tmp_path).initrd == ""
+    (tmp_path / "initrd.img").write_bytes(b"")
+    assert image_at(tmp_path).initrd == str(tmp_path / "initrd.img")
+
+
+LEGACY_IMAGE = Path(IMAGE_CACHE) / LEGACY_IMAGE_NAME
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (LEGACY_IMAGE / "initrd.img").exists(), reason="no v1 image here")
+def test_a_vm_on_a_v1_image_still_boots_and_logs_in(tmp_path):
+    vm_dir = tmp_path / "vm"
+    key, pub = make_key(tmp_path, "key")
+    port = qemu.free_port()
+    try:
+        boot(vm_dir, image_at(LEGACY_IMAGE), port, pub)
+        assert json.loads((vm_dir / "image.json").read_text())["initrd"]
+        done = ssh(port, key, "cat /proc/cmdline")
+        assert done.returncode == 0, done.stderr
+        assert "root=/dev/vda" in done.stdout
     finally:
         qemu.destroy(vm_dir)
 
