@@ -4,8 +4,9 @@ Pulumi state, postgres://) and Redis: each is a real forking worker process
 HEROCOOL_HOST, data directory, sites root and origin port of its own. The test process
 is the web tier only: it is no host.
 
-VMs are placed on the two hosts by the capacities the workers recorded, without booting
-QEMU (the placement is the platform's; the guests would only slow the test down)."""
+VMs are placed on the two hosts by the capacities the workers recorded (without booting
+QEMU: the placement is the platform's); one machine is then created for real, boots on
+the host placed for it, in that host's data directory, and answers SSH there."""
 import os
 import signal
 import subprocess
@@ -69,7 +70,7 @@ def machines(settings, tmp_path):
             "HEROCOOL_HOST": name, "HEROCOOL_DATA_DIR": str(data),
             "HEROCOOL_SITES_ROOT": str(data / "sites"), "HEROCOOL_SITES_PORT": str(port),
             "HEROCOOL_SITES_URL_TEMPLATE": f"http://{{host}}.localhost:{port}/",
-            "HEROCOOL_HOST_VM_MEMORY_MB": str(memory),
+            "HEROCOOL_HOST_VM_MEMORY_MB": str(memory), "HEROCOOL_VMS_ROOT": str(data / "vms"),
             # What all hosts share besides the databases: the state's passphrase.
             "PULUMI_CONFIG_PASSPHRASE": settings.PULUMI_CONFIG_PASSPHRASE, **FAST}, port, data)
     return made
@@ -182,6 +183,32 @@ def test_two_hosts_place_serve_and_share_one_state(two_hosts, alice, alice_clien
     assert destroyed.status == "succeeded", destroyed.error
     cloud.refresh_from_db()
     assert cloud.status == Status.DELETED
+
+
+def ssh_banner(port, timeout=10):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        return conn.recv(64)
+
+
+def test_a_machine_boots_on_the_host_placed_for_it_and_answers_there(two_hosts, alice,
+                                                                    keys):
+    a, b = two_hosts["host-a"], two_hosts["host-b"]
+    vm = VirtualMachine.objects.create(
+        owner=alice, name="box", instance_type="t3.micro", target="local",
+        ssh_public_key=keys["ed25519"][0], allowed_cidr="127.0.0.1/32")
+    created = finished(services.request_deployment(vm, "create", alice), timeout=600)
+    assert created.status == "succeeded", created.error
+    vm.refresh_from_db()
+    assert vm.host.name == "host-b"  # the most free memory (2048 MB against 1024)
+    # Its disk and guest live in host b's data directory, none of it in host a's.
+    assert (b.data / "vms" / vm.stack_name / "owner.json").exists()
+    assert not (a.data / "vms" / vm.stack_name).exists()
+    assert ssh_banner(vm.outputs["ssh_port"]).startswith(b"SSH-2.0-")
+    destroyed = finished(services.request_deployment(vm, "destroy", alice), timeout=300)
+    assert destroyed.status == "succeeded", destroyed.error
+    assert not (b.data / "vms" / vm.stack_name).exists()
 
 
 def test_host_b_killed_mid_deployment_is_failed_and_unlocked_by_host_a(
