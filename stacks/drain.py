@@ -82,7 +82,12 @@ def forget_here(label, pk):
     from django.apps import apps
     from django.conf import settings
 
-    resource = apps.get_model(label).objects.select_related("host").get(pk=pk)
+    from .models import resource_models
+
+    model = apps.get_model(label)
+    if model not in resource_models():  # a job's arguments are only as good as Redis
+        raise ValueError(f"{label} is not a stack-backed resource")
+    resource = model.objects.select_related("host").get(pk=pk)
     if resource.host is not None and resource.host.name == settings.HEROCOOL_HOST:
         return False
     return resource.forget_local()

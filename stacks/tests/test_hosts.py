@@ -258,6 +258,8 @@ def test_forgetting_removes_the_files_only_of_a_site_that_moved(alice, settings,
         (tmp_path / site.stack_name / "index.html").write_text(PAGE)
     assert forget_here("sites.site", moved.pk) is True
     assert forget_here("sites.site", here.pk) is False
+    with pytest.raises(ValueError, match="not a stack-backed resource"):
+        forget_here("auth.user", moved.owner_id)  # a forged job names any model
     assert not (tmp_path / moved.stack_name).exists()
     assert (tmp_path / here.stack_name / "index.html").exists()
 
