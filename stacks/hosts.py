@@ -12,6 +12,7 @@ sites origin, last seen) is written by the host itself: by its workers when they
 by its sites origin, and by the host tick the sweep puts on its queue every minute.
 """
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -80,13 +81,20 @@ def queue_for(resource):
 
 
 def live_host_names():
-    """Names of the hosts with a live worker on their queue (one read of RQ's workers)."""
+    """Names of the hosts with a live worker on their queue (one read of RQ's workers),
+    or None when Redis cannot be read: liveness is then unknown."""
+    from redis.exceptions import RedisError
     from rq import Worker
 
     from .sweep import is_alive
 
+    try:
+        workers = Worker.all(connection=redisconn.connection())
+    except RedisError as exc:
+        log.warning("host liveness unknown: Redis unavailable (%s)", exc)
+        return None
     names = set()
-    for worker in Worker.all(connection=redisconn.connection()):
+    for worker in workers:
         if is_alive(worker):
             names.update(q.removeprefix(QUEUE_PREFIX) for q in worker.queue_names()
                          if q.startswith(QUEUE_PREFIX))
@@ -94,20 +102,29 @@ def live_host_names():
 
 
 def live_hosts():
-    return Host.objects.filter(name__in=live_host_names())
+    """The live hosts. With Redis unreadable, those whose record was refreshed within the
+    last few sweeps: a create is then recorded and placed, and waits for the queue like
+    any deployment recorded while Redis is down (the sweep puts its job back)."""
+    names = live_host_names()
+    if names is None:
+        window = 3 * settings.SWEEP_SECONDS + settings.WORKER_DEAD_AFTER
+        return Host.objects.filter(last_seen__gte=timezone.now() - timedelta(seconds=window))
+    return Host.objects.filter(name__in=names)
 
 
 def mark_unreachable(resources):
     """Set `host_unreachable` on each of `resources` (a list page's): whether the host it
     lives on has no live worker. One query and one read of Redis, and none at all when
-    no resource on the page lives on a host. Returns the resources."""
+    no resource on the page lives on a host; with Redis unreadable nothing is called
+    unreachable (the page says the queue is down instead). Returns the resources."""
     resources = list(resources)
     placed = {r.host_id for r in resources if r.host_id is not None}
-    live = set(Host.objects.filter(pk__in=placed, name__in=live_host_names())
-               .values_list("pk", flat=True)) if placed else set()
+    names = live_host_names() if placed else set()
+    live = set() if not placed or names is None else set(
+        Host.objects.filter(pk__in=placed, name__in=names).values_list("pk", flat=True))
     for resource in resources:
-        resource.host_unreachable = resource.host_id is not None and \
-            resource.host_id not in live
+        resource.host_unreachable = (names is not None and resource.host_id is not None
+                                     and resource.host_id not in live)
     return resources
 
 
@@ -136,7 +153,7 @@ def enqueue_host_ticks():
     from rq.job import Job
 
     queued = []
-    for name in sorted(live_host_names()):
+    for name in sorted(live_host_names() or ()):  # None: Redis down, nothing to queue on
         q = host_queue(name)
         job_id = f"host-tick-{name}"
         try:
