@@ -163,13 +163,24 @@ def queue_families():
     age = GaugeMetricFamily("herocool_queue_oldest_job_age_seconds",
                             "Age of a queue's oldest waiting job (0: empty).",
                             labels=["queue"])
-    for name in sorted(settings.RQ_QUEUES):
-        queue = redisconn.queue(name)
+    for queue in platform_queues():
+        name = queue.name
         depth.add_metric([name], queue.count)
         oldest = queue.get_job_ids(0, 1)
         job = queue.fetch_job(oldest[0]) if oldest else None
         age.add_metric([name], _age(job.enqueued_at if job else None))
     return [depth, age, worker_family()]
+
+
+def platform_queues():
+    """The shared queues, then the queue of every host the platform knows (whatever
+    machine this web process runs on: it is not one of them)."""
+    from stacks.hosts import QUEUE_PREFIX, Host, host_queue
+
+    shared = [redisconn.queue(name) for name in sorted(settings.RQ_QUEUES)
+              if not name.startswith(QUEUE_PREFIX)]
+    return shared + [host_queue(name) for name in
+                     Host.objects.order_by("name").values_list("name", flat=True)]
 
 
 def worker_family():
