@@ -13,14 +13,24 @@ import pytest
 from django.conf import settings
 
 DEPLOY_A_SITE = textwrap.dedent("""
+    import django_rq
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.test import Client
+    from stacks.hosts import Host
+    from stacks.rqworker import HerocoolSimpleWorker
+    # This machine as a live host (a worker of its queue): a local site is placed on one.
+    queue = django_rq.get_queue(settings.HOST_QUEUE)
+    standby = HerocoolSimpleWorker([queue], connection=queue.connection, name="standby")
+    standby.register_birth()
+    Host.register_this()
     alice = User.objects.create_user("alice", password="alice-password-1")
     client = Client()
     client.force_login(alice)
     response = client.post("/sites/new/", {"name": "private", "source": "html",
                                           "html": "<p>only for the origin</p>"})
     assert response.status_code == 302, response.status_code
+    standby.register_death()
 """)
 MAKE_A_VM_DISK = textwrap.dedent("""
     import os

@@ -99,7 +99,8 @@ def test_prune_logs_keeps_the_newest(live_site, alice):
         run("prune_logs", "--keep", "0")
 
 
-def test_requeue_puts_back_what_redis_lost(live_site, alice_client, queue, run_jobs):
+def test_requeue_puts_back_what_redis_lost(live_site, alice_client, host_queue, run_jobs):
+    queue = host_queue  # the site lives on this host: its jobs go to the host's queue
     alice_client.post(reverse("sites-refresh", args=[live_site.code]))
     queue.empty()  # Redis lost the job; the database still says queued
     assert "would re-enqueue" in run("requeue_deployments", "--dry-run")
