@@ -11,9 +11,10 @@ import logging
 import time
 from datetime import timedelta
 
-import django_rq
 from django.conf import settings
 from django.utils import timezone
+
+from herocool_project import redisconn
 
 from . import engine
 from .hosts import enqueue_host_ticks
@@ -127,8 +128,8 @@ def job_is_gone(deployment):
 def _live_worker(name):
     from rq import Worker
 
-    conn = django_rq.get_connection("default")
-    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=conn)
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name,
+                                connection=redisconn.connection())
     return worker if is_alive(worker) else None
 
 
@@ -145,7 +146,7 @@ def _fetch(job_id):
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    queue = django_rq.get_queue("default")
+    queue = redisconn.queue("default")
     try:
         return Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
     except NoSuchJobError:
