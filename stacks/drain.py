@@ -39,16 +39,16 @@ def drain(host_name, *, dry_run=False):
         if not model.movable:
             report.unmovable += on_host
             continue
+        targets = list(live_hosts().exclude(pk=host.pk)) if on_host else []  # one read
         for resource in on_host:
-            _move_one(resource, host, report, dry_run)
+            if not targets:
+                raise DrainError(f"No other live host to move {resource.name} to: start a "
+                                 "worker on another machine first.")
+            _move_one(resource, host, targets, report, dry_run)
     return report
 
 
-def _move_one(resource, old, report, dry_run):
-    targets = list(live_hosts().exclude(pk=old.pk))
-    if not targets:
-        raise DrainError(f"No other live host to move {resource.name} to: start a worker "
-                         "on another machine first.")
+def _move_one(resource, old, targets, report, dry_run):
     try:
         with transaction.atomic():
             lock_quotas(resource)  # placement and its count, as for a create
