@@ -22,6 +22,8 @@ import hypothesis  # noqa: F401,E402
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests start and kill workers and look at once (the cache has its own test).
+    settings.HOST_LIVENESS_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

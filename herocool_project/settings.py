@@ -213,6 +213,10 @@ if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", HEROCOOL_HOST):
                      f"{HEROCOOL_HOST!r}")
 HOST_QUEUE = f"host:{HEROCOOL_HOST}"
 RQ_QUEUES[HOST_QUEUE] = {**RQ_QUEUES["default"]}
+# Pages and placement reuse one reading of which hosts are live for this many seconds
+# (a read of every RQ worker from Redis); a worker is called dead only after
+# WORKER_DEAD_AFTER anyway. The sweep and drain_host always read afresh.
+HOST_LIVENESS_CACHE_SECONDS = envint("HEROCOOL_HOST_LIVENESS_CACHE_SECONDS", 2)
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.hosts.host_tick",
                           "stacks.drain.forget_here")
 

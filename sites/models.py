@@ -5,9 +5,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
-from django.urls import reverse
 
 from stacks.models import PrepareError, StackResource, Status
+from stacks.urlcache import code_url
 
 from .programs.spec import SiteSpec
 
@@ -37,7 +37,7 @@ class Site(StackResource):
         ]
 
     def get_absolute_url(self):
-        return reverse("sites-detail", args=[self.code])
+        return code_url("sites-detail", self.code)
 
     @property
     def website_url(self):

@@ -12,6 +12,7 @@ sites origin, last seen) is written by the host itself: by its workers when they
 by its sites origin, and by the host tick the sweep puts on its queue every minute.
 """
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -80,9 +81,25 @@ def queue_for(resource):
     return host_queue(resource.host.name)
 
 
-def live_host_names():
+_last_reading = (float("-inf"), None)  # (monotonic time, names): live_host_names(fresh=False)
+
+
+def live_host_names(*, fresh=True):
     """Names of the hosts with a live worker on their queue (one read of RQ's workers),
-    or None when Redis cannot be read: liveness is then unknown."""
+    or None when Redis cannot be read: liveness is then unknown. With fresh=False, a
+    reading at most HOST_LIVENESS_CACHE_SECONDS old will do (pages and placement: one
+    read of every worker per request was a tenth of a page's cost under load)."""
+    global _last_reading
+    if not fresh:
+        at, names = _last_reading
+        if time.monotonic() - at < settings.HOST_LIVENESS_CACHE_SECONDS:
+            return names
+    names = _read_live_host_names()
+    _last_reading = (time.monotonic(), names)
+    return names
+
+
+def _read_live_host_names():
     from redis.exceptions import RedisError
     from rq import Worker
 
@@ -105,7 +122,7 @@ def live_hosts():
     """The live hosts. With Redis unreadable, those whose record was refreshed within the
     last few sweeps: a create is then recorded and placed, and waits for the queue like
     any deployment recorded while Redis is down (the sweep puts its job back)."""
-    names = live_host_names()
+    names = live_host_names(fresh=False)
     if names is None:
         window = 3 * settings.SWEEP_SECONDS + settings.WORKER_DEAD_AFTER
         return Host.objects.filter(last_seen__gte=timezone.now() - timedelta(seconds=window))
@@ -114,18 +131,29 @@ def live_hosts():
 
 def mark_unreachable(resources):
     """Set `host_unreachable` on each of `resources` (a list page's): whether the host it
-    lives on has no live worker. One query and one read of Redis, and none at all when
-    no resource on the page lives on a host; with Redis unreadable nothing is called
-    unreachable (the page says the queue is down instead). Returns the resources."""
+    lives on has no live worker. At most one read of Redis (none within the liveness
+    cache's seconds), and none at all when no resource on the page lives on a host; with
+    Redis unreadable nothing is called unreachable (the page says the queue is down
+    instead). Returns the resources."""
     resources = list(resources)
     placed = {r.host_id for r in resources if r.host_id is not None}
-    names = live_host_names() if placed else set()
-    live = set() if not placed or names is None else set(
-        Host.objects.filter(pk__in=placed, name__in=names).values_list("pk", flat=True))
+    names = live_host_names(fresh=False) if placed else set()
+    hosts = host_names(placed) if placed and names is not None else {}
     for resource in resources:
         resource.host_unreachable = (names is not None and resource.host_id is not None
-                                     and resource.host_id not in live)
+                                     and hosts.get(resource.host_id) not in names)
     return resources
+
+
+_host_names = {}  # Host id -> name, for this process: a host's name never changes
+
+
+def host_names(host_ids):
+    """{id: name} of these hosts, read from the database once per process and host."""
+    missing = set(host_ids) - _host_names.keys()
+    if missing:
+        _host_names.update(Host.objects.filter(pk__in=missing).values_list("pk", "name"))
+    return {pk: _host_names.get(pk) for pk in host_ids}
 
 
 def is_unreachable(resource):

@@ -348,9 +348,9 @@ class Deployment(models.Model):
         return None
 
     def get_absolute_url(self):
-        from django.urls import reverse
+        from .urlcache import code_url
 
-        return reverse("stacks-deployment", args=[self.code])
+        return code_url("stacks-deployment", self.code)
 
     def read_log(self, after=0):
         """(text, next): the log from character `after` on, and the offset to ask from

@@ -18,7 +18,7 @@ Action = Deployment.Action
 
 def resource_for_user(model, request, code):
     """The user's own resource, or 404: a stranger's resource does not exist for them."""
-    return get_object_or_404(model, code=code, owner=request.user)
+    return get_object_or_404(model.objects.select_related("host"), code=code, owner=request.user)
 
 
 def active_for_user(model, user):

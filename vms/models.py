@@ -2,9 +2,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
-from django.urls import reverse
 
 from stacks.models import StackResource, Status
+from stacks.urlcache import code_url
 
 from .programs.spec import VmSpec
 
@@ -32,7 +32,7 @@ class VirtualMachine(StackResource):
         ]
 
     def get_absolute_url(self):
-        return reverse("vms-detail", args=[self.code])
+        return code_url("vms-detail", self.code)
 
     @property
     def size(self):
