@@ -306,3 +306,56 @@ def test_a_host_tick_refreshes_the_record_and_reaps_here(this_host, settings, ru
     this_host.refresh_from_db()
     assert this_host.max_sites == 9
     assert timezone.now() - this_host.last_seen < timedelta(minutes=1)
+
+
+# --- the liveness reading pages reuse (HOST_LIVENESS_CACHE_SECONDS) ---------------------
+
+def count_worker_reads(monkeypatch):
+    reads = []
+    real = hosts._read_live_host_names
+    monkeypatch.setattr(hosts, "_last_reading", (float("-inf"), None))
+    monkeypatch.setattr(hosts, "_read_live_host_names", lambda: reads.append(1) or real())
+    return reads
+
+
+def test_pages_reuse_one_liveness_reading_for_the_cache_seconds(
+        alice_client, alice, other_host, settings, monkeypatch):
+    settings.HOST_LIVENESS_CACHE_SECONDS = 60
+    b = other_host("b")
+    Site.objects.create(owner=alice, name="far", content=PAGE, host=b, status=Status.LIVE)
+    reads = count_worker_reads(monkeypatch)
+    for _ in range(3):
+        alice_client.get(reverse("sites-index"))
+    alice_client.get(reverse("accounts-dashboard"))
+    assert len(reads) == 1
+    silence("b")
+    assert "b" not in live_host_names()  # fresh=True (the sweep, drain) always reads
+    assert len(reads) == 2
+
+
+def test_with_no_cache_seconds_every_page_reads_liveness_afresh(
+        alice_client, alice, other_host, settings, monkeypatch):
+    settings.HOST_LIVENESS_CACHE_SECONDS = 0
+    b = other_host("b")
+    Site.objects.create(owner=alice, name="far", content=PAGE, host=b, status=Status.LIVE)
+    reads = count_worker_reads(monkeypatch)
+    for _ in range(3):
+        alice_client.get(reverse("sites-index"))
+    assert len(reads) == 3
+    silence("b")
+    assert "host unreachable" in alice_client.get(reverse("sites-index")).content.decode()
+
+
+def test_a_stale_reading_expires_after_the_cache_seconds(alice, other_host, settings,
+                                                         monkeypatch):
+    settings.HOST_LIVENESS_CACHE_SECONDS = 60
+    b = other_host("b")
+    site = Site.objects.create(owner=alice, name="far", content=PAGE, host=b,
+                               status=Status.LIVE)
+    live_host_names()  # a fresh reading: b is live
+    assert hosts.is_unreachable(site) is False
+    silence("b")
+    assert hosts.is_unreachable(site) is False  # within the cache's seconds
+    clock = hosts.time.monotonic() + 61
+    monkeypatch.setattr(hosts.time, "monotonic", lambda: clock)
+    assert hosts.is_unreachable(site) is True
