@@ -14,6 +14,8 @@ bind = f"{os.environ.get('HEROCOOL_WEB_BIND', '127.0.0.1')}:{os.environ.get('POR
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 threads = int(os.environ.get("WEB_THREADS") or 8)
+# Connections one worker takes at a time (gunicorn's default: 1000).
+worker_connections = int(os.environ.get("WEB_CONNECTIONS") or 1000)
 preload_app = True
 umask = 0o077  # gunicorn's own default is 0: what the web tier writes stays private
 accesslog = "-"
