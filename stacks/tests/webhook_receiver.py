@@ -77,3 +77,34 @@ def run_notifications(notify_queue):
         return before
 
     return run
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd), with Django's SMTP backend pointed at
+    it; yields the list of messages (email.message.Message) it received."""
+    import socket
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            message = message_from_bytes(envelope.original_content)
+            received.append((envelope.rcpt_tos, message))
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as probe:  # aiosmtpd 1.4 needs a real port, not 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = \
+        False, "", ""
+    settings.DEFAULT_FROM_EMAIL = "herocool@example.net"
+    yield received
+    controller.stop()
