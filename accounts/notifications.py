@@ -40,7 +40,7 @@ def webhook_create(request):
     """Add a webhook; its secret is on its page, to copy into the receiver."""
     form = WebhookForm(request.POST, owner=request.user)
     if not form.is_valid():
-        return _page(request, webhook_form=form, status=400)
+        return _page(request, webhook_form=form)
     hook = form.save()
     messages.success(request, "Webhook added. Copy its signing secret into your receiver.")
     return redirect("accounts-webhook", code=hook.code)
@@ -76,7 +76,7 @@ def webhook_ping(request, code):
     return redirect("accounts-webhook", code=hook.code)
 
 
-def _page(request, *, email_form=None, webhook_form=None, status=200):
+def _page(request, *, email_form=None, webhook_form=None):
     user = request.user
     email_form = email_form or EmailForm(initial={
         "email": user.email,
@@ -87,4 +87,4 @@ def _page(request, *, email_form=None, webhook_form=None, status=200):
     return render(request, "accounts/notifications.html", {
         "email_form": email_form, "hooks": hooks,
         "webhook_form": webhook_form or WebhookForm(owner=user),
-    }, status=status)
+    })

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from django.utils import timezone
 
 from sites.models import Site
 from stacks import notify, services
@@ -53,14 +54,15 @@ def test_a_delivery_reaches_the_receiver_signed_with_the_webhooks_secret(
 
 
 def test_a_failing_receiver_is_retried_after_its_back_off_and_delivered_once_it_answers(
-        alice, receiver, run_notifications):
+        alice, receiver, run_notifications, settings):
+    settings.WEBHOOK_BACKOFF = (3,)
     receiver.statuses = [500, 200]
     delivery = notify.ping(hook_for(alice, receiver.url))
     run_notifications()
     delivery.refresh_from_db()
     assert delivery.status == Delivered.PENDING and delivery.attempts == 1
-    assert notify.retry_due() == 0  # its back-off (1 s) has not passed
-    time.sleep(1.1)
+    assert notify.retry_due() == 0  # its back-off (3 s) has not passed
+    time.sleep((delivery.next_attempt_at - timezone.now()).total_seconds() + 0.1)
     assert notify.retry_due() == 1
     assert notify.retry_due() == 0  # enqueued once
     run_notifications()
@@ -68,7 +70,7 @@ def test_a_failing_receiver_is_retried_after_its_back_off_and_delivered_once_it_
     assert delivery.status == Delivered.DELIVERED and delivery.attempts == 2
     assert [a.response_status for a in delivery.attempt_rows.all()] == [500, 200]
     (first, _, h1, b1), (second, _, h2, b2) = receiver.requests
-    assert second - first >= 1  # the back-off
+    assert second - first >= 3  # the back-off
     assert h1["Herocool-Delivery"] == h2["Herocool-Delivery"] and b1 == b2
 
 

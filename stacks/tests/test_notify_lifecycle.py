@@ -55,3 +55,23 @@ def test_each_event_of_a_real_site_is_delivered_once(alice, alice_client, origin
     [(recipients, message)] = smtp_server
     assert recipients == ["alice@example.com"]
     assert message["Subject"] == "Herocool: the update of told failed"
+
+
+@pytest.mark.parametrize("was, event", [("running", "deployment.failed"),
+                                        ("cancelling", "deployment.cancelled")])
+def test_the_sweep_ending_a_dead_workers_deployment_fires_its_event(
+        alice, receiver, run_notifications, was, event):
+    """Its worker is gone: the sweep unlocks the stack (the real CLI) and ends it."""
+    from stacks import sweep
+
+    site = Site.objects.create(owner=alice, name="orphan", content="<p>1</p>",
+                               status="updating")
+    deployment = Deployment.objects.create(
+        resource=site, owner=alice, action="update", stack_name=site.stack_name,
+        status=was, worker_name="a-worker-that-died", started_at=site.created)
+    Webhook.objects.create(owner=alice, url=receiver.url, events=["failed", "cancelled"])
+    assert sweep.release_abandoned() == [deployment]
+    run_notifications()
+    [(_, _, headers, body)] = receiver.requests
+    assert headers["Herocool-Event"] == event
+    assert json.loads(body)["deployment"]["id"] == str(deployment.code)
