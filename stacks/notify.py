@@ -123,6 +123,10 @@ def deliver_webhook(delivery_id, attempt):
         return None
     record = WebhookAttempt.objects.create(delivery=delivery, number=attempt)
     hook = delivery.webhook
+    if not hook.active:  # switched off (by an operator) since it was recorded
+        record.complete(None, "Not sent: the webhook is switched off.")
+        delivery.end(Delivery.Status.FAILED)
+        return delivery.status
     try:
         status, excerpt = webhook_http.post(
             hook.url, webhook_http.body_of(delivery.payload), secret=hook.secret,

@@ -183,3 +183,13 @@ def test_a_failing_webhook_never_fails_the_deployment(alice, site, queue, monkey
         services.cancel(deployment, alice)
     deployment.refresh_from_db()
     assert deployment.status == "cancelled"
+
+
+def test_a_webhook_switched_off_sends_no_more_attempts(alice, receiver, run_notifications):
+    hook = hook_for(alice, receiver.url)
+    delivery = notify.ping(hook)
+    Webhook.objects.filter(pk=hook.pk).update(active=False)
+    run_notifications()
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and delivery.status == Delivered.FAILED
+    assert delivery.attempt_rows.get().excerpt == "Not sent: the webhook is switched off."

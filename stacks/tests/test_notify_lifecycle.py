@@ -75,3 +75,30 @@ def test_the_sweep_ending_a_dead_workers_deployment_fires_its_event(
     [(_, _, headers, body)] = receiver.requests
     assert headers["Herocool-Event"] == event
     assert json.loads(body)["deployment"]["id"] == str(deployment.code)
+
+
+def test_the_scheduler_retries_a_failed_delivery_through_a_real_worker(
+        alice, processes, notify_queue):
+    """Real processes: the scheduler's retry pass (stacks/cron.py) and a forking worker."""
+    from conftest import wait_for
+    from stacks import notify
+    from stacks.tests.webhook_receiver import Receiver
+
+    receiver = Receiver(statuses=[500, 200])
+    try:
+        processes("manage.py", "scheduler", "stacks/cron.py",
+                  HEROCOOL_WEBHOOK_RETRY_SECONDS="1")
+        processes("stacks/tests/notify_worker.py")
+        hook = Webhook.objects.create(owner=alice, url=receiver.url, events=["failed"])
+        delivery = notify.ping(hook)
+
+        def delivered():
+            """the delivery to succeed on its second attempt"""
+            delivery.refresh_from_db()
+            return delivery.status == "delivered"
+
+        wait_for(delivered, timeout=60)
+    finally:
+        receiver.close()
+    assert delivery.attempts == 2
+    assert [a.response_status for a in delivery.attempt_rows.all()] == [500, 200]
