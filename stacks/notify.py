@@ -150,7 +150,9 @@ def retry_due():
     back-off passed, or its attempt lost). Returns how many."""
     enqueued = 0
     for delivery in Delivery.due().order_by("next_attempt_at")[:500]:
-        if delivery.postpone(delivery.next_attempt_at) and enqueue_delivery(delivery):
+        if delivery.attempts > len(settings.WEBHOOK_BACKOFF):  # its last attempt was lost
+            delivery.end(Delivery.Status.FAILED)
+        elif delivery.postpone(delivery.next_attempt_at) and enqueue_delivery(delivery):
             enqueued += 1
     return enqueued
 

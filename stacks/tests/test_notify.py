@@ -193,3 +193,14 @@ def test_a_webhook_switched_off_sends_no_more_attempts(alice, receiver, run_noti
     delivery.refresh_from_db()
     assert receiver.requests == [] and delivery.status == Delivered.FAILED
     assert delivery.attempt_rows.get().excerpt == "Not sent: the webhook is switched off."
+
+
+def test_a_lost_last_attempt_ends_the_delivery_failed_not_sent_again(alice, receiver,
+                                                                      run_notifications):
+    delivery = notify.record_delivery(hook_for(alice, receiver.url), "ping", {"x": 1})
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(  # its worker died mid-send
+        status=Delivered.SENDING, attempts=3, next_attempt_at=delivery.created)
+    assert notify.retry_due() == 0
+    run_notifications()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivered.FAILED and receiver.requests == []
