@@ -1,5 +1,5 @@
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(),
          name="accounts-login"),
     path("logout/", LogoutView.as_view(), name="accounts-logout"),
+    path("notifications/", include("accounts.notification_urls")),
 ]

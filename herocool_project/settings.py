@@ -273,3 +273,33 @@ MIDDLEWARE = [
     "herocool_project.health.probe_middleware",
     *MIDDLEWARE,
 ]
+
+# --- Notifications (issue #16) ---------------------------------------------------------
+# Webhooks (stacks/notify.py): signed deliveries of deployment events, each attempt timed
+# out after WEBHOOK_TIMEOUT seconds, retried WEBHOOK_BACKOFF seconds apart (then given
+# up), by a retry pass the scheduler runs every WEBHOOK_RETRY_SECONDS. Sent from the
+# NOTIFY_QUEUE, which every worker and the sweeper serve (Procfile).
+WEBHOOK_TIMEOUT = envint("HEROCOOL_WEBHOOK_TIMEOUT", 10)
+WEBHOOK_BACKOFF = (10, 60, 300, 1800, 7200)
+WEBHOOK_RETRY_SECONDS = envint("HEROCOOL_WEBHOOK_RETRY_SECONDS", 10)
+WEBHOOKS_PER_USER = envint("HEROCOOL_WEBHOOKS_PER_USER", 10)
+NOTIFY_QUEUE = "maintenance"
+# Tests only: lets deliveries reach a receiver on loopback. Never read from the
+# environment; private and metadata addresses stay refused whatever it says.
+HEROCOOL_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS = False
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.notify.deliver_webhook",
+                          "stacks.notify.retry_due", "stacks.notify.send_failure_email")
+# Email on a failed deployment, to User.email: SMTP when EMAIL_HOST is set (production),
+# else printed by the console backend (development). The password is never logged.
+HEROCOOL_BASE_URL = os.environ.get("HEROCOOL_BASE_URL", "http://localhost:8000").rstrip("/")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = (os.environ.get("EMAIL_HOST_PASSWORD")
+                       or (Path(os.environ["EMAIL_HOST_PASSWORD_FILE"]).read_text().strip()
+                           if os.environ.get("EMAIL_HOST_PASSWORD_FILE") else ""))
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "True" if EMAIL_HOST else "False")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "herocool@localhost")

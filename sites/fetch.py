@@ -56,15 +56,22 @@ def fetch_page(url: str, *, max_bytes: int, timeout: float,
     allow_private lets loopback addresses through, for tests' local servers only;
     every other private address, and cloud metadata, stays refused.
     """
-    with _Deadline(timeout) as deadline:
+    with Deadline(timeout) as deadline:
         for _ in range(MAX_REDIRECTS + 1):
-            target = _parse(url)
-            addresses = _resolve(target, allow_private)
+            target, addresses = resolve_checked(url, allow_private)
             page, location = _exchange(target, addresses, url, max_bytes, deadline)
             if page is not None:
                 return page
             url = urljoin(url, location)
     raise FetchError(f"Too many redirects (more than {MAX_REDIRECTS})")
+
+
+def resolve_checked(url, allow_private=False):
+    """(target, addresses): the URL parsed and every address its host resolves to, each
+    checked. Connect (connect()) to these addresses, never to the name again. Also what
+    webhooks go through (stacks/webhook_http.py). Raises FetchError."""
+    target = _parse(url)
+    return target, _resolve(target, allow_private)
 
 
 def check_url(url: str) -> None:
@@ -158,7 +165,7 @@ def _exchange(target, addresses, url, max_bytes, deadline):
     """One request: (page, None) for a page, (None, location) for a redirect."""
     conn = response = None
     try:
-        conn = _connect(target, addresses, deadline)
+        conn = connect(target, addresses, deadline)
         conn.request("GET", target.path, headers={"User-Agent": "Herocool-fetch/1",
                                                   "Accept": "text/html, text/plain;q=0.9"})
         conn.live.settimeout(deadline.left())
@@ -169,18 +176,23 @@ def _exchange(target, addresses, url, max_bytes, deadline):
             return None, location
         return _read_page(response, conn, url, max_bytes, deadline), None
     except (OSError, http.client.HTTPException) as error:
-        if deadline.expired or isinstance(error, TimeoutError):
-            raise deadline.error() from None
-        reason = next((text for kind, text in NETWORK_REASONS if isinstance(error, kind)),
-                      getattr(error, "strerror", None) or "network error")
-        raise FetchError(f"Could not connect to {target.host}: {reason}") from None
+        raise network_error(error, target, deadline) from None
     finally:  # the response too: http.client hands it the socket of a closing response
         for part in (response, conn):
             if part is not None:
                 part.close()
 
 
-def _connect(target, addresses, deadline):
+def network_error(error, target, deadline):
+    """The FetchError to raise for an OSError or HTTPException met talking to target."""
+    if deadline.expired or isinstance(error, TimeoutError):
+        return deadline.error()
+    reason = next((text for kind, text in NETWORK_REASONS if isinstance(error, kind)),
+                  getattr(error, "strerror", None) or "network error")
+    return FetchError(f"Could not connect to {target.host}: {reason}")
+
+
+def connect(target, addresses, deadline):
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     for address in addresses:
         deadline.conn = conn = kind(target.host, target.port, address, deadline.left())
@@ -261,7 +273,7 @@ class _PinnedHTTPS(_PinnedHTTP, http.client.HTTPSConnection):
         self.live = self.sock = _tls_context().wrap_socket(self.sock, server_hostname=self.host)
 
 
-class _Deadline:
+class Deadline:
     """The fetch's overall time limit.
 
     Socket timeouts bound each read, but a server dripping a byte at a time could hold a

@@ -190,3 +190,6 @@ class StackResourceAdmin(ThroughDeploymentsOnly):
                 self.message_user(request, f"{resource.name}: {exc}", messages.WARNING)
         if done:
             self.message_user(request, f"{verb} {done} resource(s).", messages.SUCCESS)
+
+
+from . import notify_admin  # noqa: E402,F401 - webhooks and deliveries (issue #16)

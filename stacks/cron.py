@@ -7,3 +7,9 @@ from stacks.sweep import sweep
 
 cron.register(sweep, "maintenance", interval=settings.SWEEP_SECONDS,
               job_timeout=max(settings.SWEEP_SECONDS * 5, 300), result_ttl=3600)
+
+# Notifications (issue #16): webhook deliveries whose back-off has passed.
+from stacks.notify import retry_due  # noqa: E402
+
+cron.register(retry_due, "maintenance", interval=settings.WEBHOOK_RETRY_SECONDS,
+              job_timeout=300, result_ttl=600)

@@ -7,7 +7,7 @@ from rq import get_current_job
 
 from herocool_project import logcontext
 
-from . import engine, sweep
+from . import engine, notify, sweep
 from .logwriter import LogWriter
 from .models import Deployment, PrepareError, Status
 
@@ -33,6 +33,7 @@ def run_deployment(deployment_id):
     if not deployment.claim(worker_name=worker_name,
                             worker_pid=os.getpid()):
         return None
+    notify.deployment_event(deployment, "started")
     deployment = Deployment.objects.select_related("requested_by").get(pk=deployment_id)
     with logcontext.bind(deployment=deployment.code, user=deployment.owner_id):
         return DeploymentRunner(deployment).run()
@@ -103,6 +104,7 @@ class DeploymentRunner:
             if not self.deployment.finish(state, error=error,
                                           summary=result.summary if result else None):
                 return  # cancelled meanwhile: whoever cancelled set the resource's state
+            notify.deployment_event(self.deployment, state)
             if self.deployment.action != Action.PREVIEW:  # a preview changes no record
                 if state == State.FAILED:
                     self.resource.mark_failed(error)

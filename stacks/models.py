@@ -424,3 +424,6 @@ def system_user():
 
 
 from .hosts import Host  # noqa: E402,F401 - a model of this app, defined with its logic
+# Notifications (issue #16): webhooks, their deliveries and attempts, email settings.
+from .webhooks import (NotificationSettings, Webhook, WebhookAttempt,  # noqa: E402,F401
+                       WebhookDelivery)

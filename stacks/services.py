@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 
 from herocool_project import redisconn
-from . import hosts
+from . import hosts, notify
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ def cancel(deployment, user):
             raise DeploymentRefused("This deployment has already finished.")
         if was == State.QUEUED:
             _settle_queued_cancel(deployment, user)
+            notify.deployment_event(deployment, State.CANCELLED)
     reached = _drop_job(deployment) if was == State.QUEUED else _stop_job(deployment)
     deployment.cancel_note = (
         "Deployment cancelled." if was == State.QUEUED and reached

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from herocool_project import redisconn
 
-from . import engine
+from . import engine, notify
 from .hosts import enqueue_host_ticks
 from .logwriter import append_log
 from .models import Deployment
@@ -94,6 +94,7 @@ def release(deployment):
     ended = deployment.settle(error=DEAD_WORKER)
     if ended is None:
         return False
+    notify.deployment_event(deployment, ended)
     if ended == State.CANCELLED:
         reason = (f"The {deployment.action} was cancelled by {who} while it ran: the stack "
                   "may be partly changed; retry or refresh.")

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from sites.models import Site
 from stacks.logwriter import append_log
-from stacks.models import Deployment, Status
+from stacks.models import Deployment, Status, Webhook
 from vms.models import VirtualMachine
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,10 @@ def alices_things(alice):
     dep = Deployment.objects.create(resource=site, owner=alice, action="update",
                                     stack_name=site.stack_name, status="running")
     append_log(dep.pk, SECRET)
-    return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code}
+    hook = Webhook.objects.create(owner=alice, url=f"https://{SECRET}.example.com/",
+                                  events=["failed"])
+    return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code,
+            "accounts-webhook": hook.code}
 
 
 def urls_to_visit(things):
