@@ -78,7 +78,7 @@ def queue_for(resource):
     """Where the jobs of `resource` go: its host's queue, else the shared one."""
     if resource.host_id is None:
         return redisconn.queue("default")
-    return host_queue(resource.host.name)
+    return host_queue(host_names([resource.host_id])[resource.host_id])
 
 
 _last_reading = (float("-inf"), None)  # (monotonic time, names): live_host_names(fresh=False)

@@ -71,7 +71,7 @@ def request_deployment(resource, action, user, *, params=None):
         if action in STATUS_ON_REQUEST:
             resource.transition(STATUS_ON_REQUEST[action], expected=NOT_DELETED,
                                 last_error="")
-        transaction.on_commit(lambda: _enqueue_noting(deployment))
+        transaction.on_commit(lambda: _enqueue_noting(deployment, resource))
     return deployment
 
 
@@ -98,9 +98,9 @@ QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable righ
               "minute).")
 
 
-def _enqueue_noting(deployment):
+def _enqueue_noting(deployment, resource):
     # The view reads this after its transaction commits, to warn the user.
-    deployment.enqueued = enqueue(deployment)
+    deployment.enqueued = enqueue(deployment, resource)
 
 
 def _place(resource):
@@ -142,13 +142,14 @@ def queue(name="default"):
     return redisconn.queue(name)
 
 
-def enqueue(deployment):
-    """Put the job on its queue (the host's, for a resource that lives on one); the
-    deployment row stays queued if Redis is down (the sweep puts it back later)."""
+def enqueue(deployment, resource=None):
+    """Put the job on its queue (the host's, for a resource that lives on one: give the
+    resource if at hand, else it is read); the deployment row stays queued if Redis is
+    down (the sweep puts it back later)."""
     from .jobs import run_deployment
 
     try:
-        hosts.queue_for(deployment.resource).enqueue(
+        hosts.queue_for(resource or deployment.resource).enqueue(
             run_deployment, deployment.pk, job_id=str(deployment.code),
             job_timeout=settings.DEPLOYMENT_JOB_TIMEOUT)
     except Exception:  # noqa: BLE001 - any queue failure: the row is the record
