@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import views
+from . import token_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="accounts-dashboard"),
@@ -9,4 +9,6 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(),
          name="accounts-login"),
     path("logout/", LogoutView.as_view(), name="accounts-logout"),
+    path("account/tokens/", token_views.tokens, name="accounts-tokens"),
+    path("account/tokens/<int:pk>/revoke/", token_views.revoke, name="accounts-token-revoke"),
 ]
