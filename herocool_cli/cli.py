@@ -332,8 +332,9 @@ def add_vms(groups, common, waiting):
         p.set_defaults(run=resource_action("vms", name))
     p = vms.add_parser("ssh", help="ssh to a live machine (extra arguments go to ssh)")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--print", action="store_true", help="print the ssh command, run nothing")
-    p.add_argument("extra", nargs=argparse.REMAINDER, help="e.g. -- uptime")
+    p.add_argument("--print", action="store_true",
+                   help="print the ssh command, run nothing (before NAME)")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="arguments for ssh, e.g. uptime")
     p.set_defaults(run=vm_ssh)
 
 

@@ -65,7 +65,7 @@ def test_vms_ssh_runs_the_machines_ssh_command(home, live_server, alice, capsys,
     monkeypatch.setattr(cli.os, "execvp", lambda file, argv: ran.append(argv))
     cli.main(["vms", "ssh", "box", "--", "uptime"])
     assert ran == [["ssh", "-p", "2222", "herocool@127.0.0.1", "uptime"]]
-    assert cli.main(["vms", "ssh", "box", "--print"]) == 0
+    assert cli.main(["vms", "ssh", "--print", "box"]) == 0
     assert capsys.readouterr().out.strip() == "ssh -p 2222 herocool@127.0.0.1"
     assert cli.main(["vms", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["ssh"]["port"] == 2222
