@@ -99,6 +99,9 @@ class Token(models.Model):
         """Record when and from where it was last used (at most once a minute per
         address, so a busy script does not write on every request)."""
         now = timezone.now()
+        if (self.last_used_from == address and self.last_used_at
+                and self.last_used_at >= now - LAST_USED_GRANULARITY):
+            return  # recorded moments ago: no write at all
         stale = (Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
                  | ~Q(last_used_from=address))
         Token.objects.filter(stale, pk=self.pk).update(last_used_at=now,

@@ -85,3 +85,15 @@ def test_an_operator_sees_tokens_without_secrets_and_revokes_them(client, alice,
                 {"action": "revoke_tokens", "_selected_action": [token.pk]})
     token.refresh_from_db()
     assert token.is_revoked
+
+
+def test_last_use_is_written_once_a_minute_per_address(alice, django_assert_num_queries):
+    token, _ = make(alice)
+    token.note_use("203.0.113.7")
+    token.refresh_from_db()
+    first = token.last_used_at
+    with django_assert_num_queries(0):
+        token.note_use("203.0.113.7")
+    token.note_use("198.51.100.1")
+    token.refresh_from_db()
+    assert token.last_used_from == "198.51.100.1" and token.last_used_at >= first

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from herocool_project.api import Refused, invalid
@@ -63,6 +64,13 @@ def accepted(view, resource, deployment, code=status.HTTP_202_ACCEPTED):
     return Response(body, status=code)
 
 
+def body_of(request):
+    """The JSON object a change sends (a form's data); anything else is a 400."""
+    if not isinstance(request.data, dict):
+        raise ParseError("Send a JSON object.")
+    return request.data
+
+
 def refused_as_api(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
@@ -94,7 +102,7 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return {}
 
     def create(self, request):
-        form = self.create_form(request.data, owner=request.user, **self.form_kwargs())
+        form = self.create_form(body_of(request), owner=request.user, **self.form_kwargs())
         if not form.is_valid():
             raise invalid(form)
         try:
@@ -122,7 +130,7 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         unbound = self.update_form(instance=resource, owner=request.user)
         current = {name: unbound.get_initial_for_field(field, name)
                    for name, field in unbound.fields.items()}
-        data = {k: v for k, v in current.items() if v is not None} | dict(request.data)
+        data = {k: v for k, v in current.items() if v is not None} | body_of(request)
         form = self.update_form(data, instance=resource, owner=request.user)
         if not form.is_valid():
             raise invalid(form)

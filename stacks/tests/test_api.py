@@ -214,3 +214,20 @@ def test_the_openapi_document_is_served_and_valid(api):
                  "/api/v1/deployments/{code}/cancel/", "/api/v1/deployments/{code}/apply/"):
         assert path in paths, path
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_a_whole_page_fits_through_the_api_and_a_larger_one_gets_the_forms_message(
+        api, settings):
+    """The front door lets the site endpoints take a page up to SITE_MAX_BYTES, as it
+    does the site forms; past it the form says how big it is."""
+    page = "<p>" + "x" * (200 * 1024) + "</p>"  # past the 64 KiB of other requests
+    assert api.post("sites/", {**HTML, "html": page})[0] == 201
+    status, body, _ = api.post("sites/", {**HTML, "name": "big",
+                                          "html": "x" * (settings.SITE_MAX_BYTES + 1)})
+    assert status == 400 and body["errors"]["html"][0].startswith("The page is ")
+
+
+def test_a_body_that_is_not_a_json_object_is_a_400(api, site):
+    for method, path in (("POST", "sites/"), ("PATCH", f"sites/{site.code}/")):
+        status, body, _ = api(method, path, ["not", "an", "object"])
+        assert status == 400 and body == {"detail": "Send a JSON object.", "errors": {}}
