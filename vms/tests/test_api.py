@@ -84,3 +84,35 @@ def test_a_machines_change_needs_the_machines_scope(live_server, alice, api, key
     assert deploy_only.post(f"deployments/{create.code}/cancel/")[0] == 403
     assert deploy_only("DELETE", f"vms/{vm.code}/")[0] == 403
     assert deploy_only.get(f"vms/{vm.code}/")[0] == 200
+
+
+def test_every_change_of_a_live_machine_as_its_owner(api, alice, keys):
+    """PATCH, preview, refresh and DELETE each queue their deployment (cancelled in
+    between: one in flight per stack); the record changes only when an update runs."""
+    from stacks.models import Deployment
+
+    vm = VirtualMachine.objects.create(
+        owner=alice, name="box", instance_type="t3.micro", ssh_public_key=keys["ed25519"][0],
+        allowed_cidr="203.0.113.7/32", status=Status.LIVE)
+    Deployment.objects.create(resource=vm, owner=alice, stack_name=vm.stack_name,
+                              action="create", status="succeeded", requested_by=alice)
+    calls = [("PATCH", f"vms/{vm.code}/", {"instance_type": "t3.small"}, "update", "updating"),
+             ("POST", f"vms/{vm.code}/preview/", {"allowed_cidr": "198.51.100.0/24"},
+              "preview", "live"),
+             ("POST", f"vms/{vm.code}/refresh/", {}, "refresh", "live"),
+             ("DELETE", f"vms/{vm.code}/", None, "destroy", "deleting")]
+    for method, path, change, action, shown in calls:
+        status, answer, _ = api(method, path, change)
+        assert status == 202, (path, answer)
+        assert answer["deployment"]["action"] == action
+        assert answer["resource"]["status"] == shown
+        code = answer["deployment"]["code"]
+        assert api.post(f"deployments/{code}/cancel/")[1]["status"] == "cancelled"
+    vm.refresh_from_db()
+    assert vm.instance_type == "t3.micro" and vm.status == Status.LIVE
+    update = vm.deployments.get(action="update")
+    assert update.params["instance_type"] == "t3.small"
+    assert update.params["ssh_public_key"] == keys["ed25519"][0]  # unchanged, carried
+    listed = api.get("deployments/?limit=3")[1]
+    assert [d["action"] for d in listed["results"]] == ["destroy", "refresh", "preview"]
+    assert listed["next"]
