@@ -4,6 +4,7 @@ The same way through as the pages: the app's Django form validates (so errors ca
 same messages), stacks/services.py records the deployment and enqueues it on commit,
 ownership is the owner filter (another user's resource is a 404).
 """
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from herocool_project.api import Refused, invalid
 
 from . import services
-from .models import Deployment, Status
+from .models import Deployment, Status, resource_models
 from .resource_views import _name_check_again
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment
 from .views import MAX_LOG_OFFSET
@@ -93,7 +94,9 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         mine = self.model.objects.filter(owner=self.request.user)
         if self.action == "list":
-            mine = mine.exclude(status=Status.DELETED).defer(*self.model.list_deferred)
+            shown = self.get_serializer_class().Meta.fields
+            mine = mine.exclude(status=Status.DELETED).defer(
+                *(f for f in self.model.list_deferred if f not in shown))
             if name := self.request.query_params.get("name"):
                 mine = mine.filter(name=name)
         return mine
@@ -183,9 +186,12 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["get"])
     def deployments(self, request, code=None):
         """Its deployments, newest first."""
-        history = self.get_object().deployments.select_related(
+        resource = self.get_object()
+        history = resource.deployments.select_related(
             "requested_by", "cancelled_by").defer("summary", "params")
         page = self.paginate_queryset(history)
+        for dep in page:
+            dep.resource = resource  # known: not one query per row to find it again
         return self.get_paginated_response(DeploymentSerializer(page, many=True).data)
 
 
@@ -198,8 +204,12 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = UUID_RE
 
     def get_queryset(self):
+        # Each row names its resource: one query per kind of resource, not per row.
+        resources = GenericPrefetch("resource", [
+            model.objects.only("id", "code", "name") for model in resource_models()])
         return (Deployment.objects.filter(owner=self.request.user)
-                .select_related("requested_by", "cancelled_by").defer("summary"))
+                .select_related("requested_by", "cancelled_by", "resource_type")
+                .defer("summary").prefetch_related(resources))
 
     def scope_of(self, deployment):
         """Changing a machine's deployment needs `machines`; a site's, `deploy`."""
