@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from herocool_cli import cli, config
+from herocool_cli import cli, commands, config
 from stacks.models import Status
 from stacks.tests.apiclient import token_for
 
@@ -62,7 +62,7 @@ def test_vms_ssh_runs_the_machines_ssh_command(home, live_server, alice, capsys,
         outputs={"public_ip": "127.0.0.1", "ssh_port": 2222, "ssh_user": "herocool"})
     config.save(live_server.url, token_for(alice, "read"))
     ran = []
-    monkeypatch.setattr(cli.os, "execvp", lambda file, argv: ran.append(argv))
+    monkeypatch.setattr(commands.os, "execvp", lambda file, argv: ran.append(argv))
     cli.main(["vms", "ssh", "box", "--", "uptime"])
     assert ran == [["ssh", "-p", "2222", "herocool@127.0.0.1", "uptime"]]
     assert cli.main(["vms", "ssh", "--print", "box"]) == 0
