@@ -3,6 +3,8 @@ expired nor revoked authenticates its user; anything else is a 401."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from herocool_project.clientaddr import client_address
+
 from .models import Token
 
 # One message for every refused token: a caller learns nothing about which tokens exist.
@@ -22,7 +24,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = Token.find(text.strip())
         if token is None or not token.is_usable:
             raise exceptions.AuthenticationFailed(REFUSED)
-        token.note_use(getattr(request._request, "client_address", ""))
+        token.note_use(client_address(request._request))  # as the rate limits see it
         return token.user, token
 
     def authenticate_header(self, request):

@@ -62,6 +62,9 @@ def test_expired_revoked_and_unknown_tokens_get_401(live_server, alice):
         status, body, _ = Api(live_server.url, text).get("sites/")
         assert status == 401 and body["detail"] == "The token is invalid, expired or revoked."
     assert Api(live_server.url, live).get("sites/")[0] == 200
+    alice.is_active = False
+    alice.save()
+    assert Api(live_server.url, live).get("sites/")[0] == 401  # a disabled account's
 
 
 def test_a_token_records_when_and_from_where_it_was_last_used(live_server, alice):
@@ -231,3 +234,11 @@ def test_a_body_that_is_not_a_json_object_is_a_400(api, site):
     for method, path in (("POST", "sites/"), ("PATCH", f"sites/{site.code}/")):
         status, body, _ = api(method, path, ["not", "an", "object"])
         assert status == 400 and body == {"detail": "Send a JSON object.", "errors": {}}
+
+
+def test_last_use_is_the_client_behind_a_trusted_proxy(live_server, alice, settings):
+    """The address recorded is the one the rate limits use (herocool_project/clientaddr)."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    text = token_for(alice, "read")
+    Api(live_server.url, text)("GET", "sites/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert Token.objects.get().last_used_from == "203.0.113.9"
