@@ -101,10 +101,14 @@ def add_sites(groups, common, waiting):
         p.set_defaults(run=resource_action("sites", name))
 
 
-def add_vm_options(p):
-    p.add_argument("--type", default="t3.micro", help="instance type (default t3.micro)")
-    p.add_argument("--key", default="~/.ssh/id_ed25519.pub", help="your SSH public key file")
-    p.add_argument("--allow", required=True, metavar="CIDR",
+def add_vm_options(p, creating):
+    """A create has defaults and needs --allow; an update changes only what is given."""
+    p.add_argument("--type", default="t3.micro" if creating else None,
+                   help="instance type" + (" (default t3.micro)" if creating else ""))
+    p.add_argument("--key", default="~/.ssh/id_ed25519.pub" if creating else None,
+                   help="your SSH public key file" +
+                        (" (default ~/.ssh/id_ed25519.pub)" if creating else ""))
+    p.add_argument("--allow", required=creating, metavar="CIDR",
                    help="who may reach SSH, e.g. your address/32")
     p.add_argument("--allow-anywhere", action="store_true",
                    help="really allow a range wider than /16 (IPv4) or /48 (IPv6)")
@@ -122,11 +126,11 @@ def add_vms(groups, common, waiting):
     p.set_defaults(run=resource_show("vms"))
     p = vms.add_parser("create", parents=[waiting], help="create a machine")
     p.add_argument("name", metavar="NAME")
-    add_vm_options(p)
+    add_vm_options(p, creating=True)
     p.set_defaults(run=vm_create)
     p = vms.add_parser("update", parents=[waiting], help="change a machine")
     p.add_argument("name", metavar="NAME")
-    add_vm_options(p)
+    add_vm_options(p, creating=False)
     p.add_argument("--preview", action="store_true", help="only preview the change")
     p.set_defaults(run=vm_update)
     for name in ("delete", "refresh", "retry"):

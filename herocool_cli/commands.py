@@ -115,14 +115,18 @@ def preview_and_show(args, client, answer):
 
 
 def vm_body(args, name=None):
+    """The fields given on the command line (an update sends only those: the rest stay
+    as they are)."""
     body = {"instance_type": args.type, "allowed_cidr": args.allow,
-            "allow_anywhere": args.allow_anywhere}
-    key = Path(os.path.expanduser(args.key))
-    try:
-        body["ssh_public_key"] = key.read_text().strip()
-    except OSError as error:
-        raise ApiError(0, f"Cannot read the SSH public key {key}: {error.strerror}.") \
-            from None
+            "allow_anywhere": args.allow_anywhere or None}
+    if args.key:
+        key = Path(os.path.expanduser(args.key))
+        try:
+            body["ssh_public_key"] = key.read_text().strip()
+        except OSError as error:
+            raise ApiError(0, f"Cannot read the SSH public key {key}: "
+                              f"{error.strerror}.") from None
+    body = {field: value for field, value in body.items() if value is not None}
     return {**body, **({"name": name} if name else {})}
 
 

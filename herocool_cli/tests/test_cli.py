@@ -2,6 +2,7 @@
 (a live server where the API is asked)."""
 import json
 import stat
+import subprocess
 
 import pytest
 
@@ -69,3 +70,22 @@ def test_vms_ssh_runs_the_machines_ssh_command(home, live_server, alice, capsys,
     assert capsys.readouterr().out.strip() == "ssh -p 2222 herocool@127.0.0.1"
     assert cli.main(["vms", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["ssh"]["port"] == 2222
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vms_update_changes_only_what_it_is_given(home, live_server, alice, capsys):
+    from vms.models import VirtualMachine
+
+    subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-C", "a@b", "-f",
+                    str(home / "key")], check=True, timeout=60)
+    key = (home / "key.pub").read_text().strip()
+    vm = VirtualMachine.objects.create(
+        owner=alice, name="box", instance_type="t3.micro", ssh_public_key=key,
+        allowed_cidr="203.0.113.7/32", status=Status.LIVE)
+    config.save(live_server.url, token_for(alice, "machines"))
+    assert cli.main(["vms", "update", "box", "--type", "t3.small", "--no-wait"]) == 0
+    update = vm.deployments.get()
+    assert update.action == "update"
+    assert update.params == {"instance_type": "t3.small", "ssh_public_key": key,
+                             "allowed_cidr": "203.0.113.7/32"}
+    assert f"Deployment {update.code} (update) queued." in capsys.readouterr().out
