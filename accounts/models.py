@@ -7,6 +7,7 @@ once, when it is made. Revoked or expired tokens stay as rows, for the record.
 import hashlib
 import hmac
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,7 @@ class Token(models.Model):
         DEPLOY = "deploy", "Deploy: create, change and delete sites; deployments"
         MACHINES = "machines", "Machines: create, change and delete virtual machines"
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="tokens")
     name = models.CharField(max_length=100)

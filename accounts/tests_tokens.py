@@ -50,7 +50,7 @@ def test_expired_and_revoked_tokens_are_not_usable(alice):
 
 def test_the_owner_revokes_a_token_from_the_account_page(alice_client, alice):
     token, _ = make(alice)
-    response = alice_client.post(reverse("accounts-token-revoke", args=[token.pk]),
+    response = alice_client.post(reverse("accounts-token-revoke", args=[token.code]),
                                  follow=True)
     assert "Token ci revoked." in response.content.decode()
     token.refresh_from_db()
@@ -60,7 +60,7 @@ def test_the_owner_revokes_a_token_from_the_account_page(alice_client, alice):
 def test_it_validates_ownership_of_a_token_to_revoke(client, alice, bob):
     token, _ = make(alice)
     client.force_login(bob)
-    assert client.post(reverse("accounts-token-revoke", args=[token.pk])).status_code == 404
+    assert client.post(reverse("accounts-token-revoke", args=[token.code])).status_code == 404
     token.refresh_from_db()
     assert not token.is_revoked
 

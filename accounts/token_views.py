@@ -28,9 +28,9 @@ def tokens(request):
 @login_required
 @limit_changes
 @require_POST
-def revoke(request, pk):
+def revoke(request, code):
     """Revoke one of the user's tokens at once: the API refuses it from now on."""
-    token = get_object_or_404(request.user.tokens, pk=pk)
+    token = get_object_or_404(request.user.tokens, code=code)
     if token.revoke():
         messages.success(request, f"Token {token.name} revoked.")
     else:

@@ -10,5 +10,5 @@ urlpatterns = [
          name="accounts-login"),
     path("logout/", LogoutView.as_view(), name="accounts-logout"),
     path("account/tokens/", token_views.tokens, name="accounts-tokens"),
-    path("account/tokens/<int:pk>/revoke/", token_views.revoke, name="accounts-token-revoke"),
+    path("account/tokens/<uuid:code>/revoke/", token_views.revoke, name="accounts-token-revoke"),
 ]

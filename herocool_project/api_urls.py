@@ -7,7 +7,8 @@ from sites.api import SiteViewSet
 from stacks.api import DeploymentViewSet
 from vms.api import VmViewSet
 
-router = SimpleRouter(trailing_slash=True)
+# Path converters (<uuid:code>), not regexes: the routes read like the pages' own.
+router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("sites", SiteViewSet, basename="api-sites")
 router.register("vms", VmViewSet, basename="api-vms")
 router.register("deployments", DeploymentViewSet, basename="api-deployments")

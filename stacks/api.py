@@ -22,7 +22,6 @@ from .services import QUEUE_DOWN, DeploymentRefused, request_deployment
 from .views import MAX_LOG_OFFSET
 
 Action = Deployment.Action
-UUID_RE = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -88,7 +87,7 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     and input serializers (for the OpenAPI document)."""
 
     lookup_field = "code"
-    lookup_value_regex = UUID_RE
+    lookup_value_converter = "uuid"
     create_form = update_form = None
 
     def get_queryset(self):
@@ -201,7 +200,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     serializer_class = DeploymentSerializer
     lookup_field = "code"
-    lookup_value_regex = UUID_RE
+    lookup_value_converter = "uuid"
 
     def get_queryset(self):
         # Each row names its resource: one query per kind of resource, not per row.
