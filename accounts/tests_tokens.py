@@ -21,6 +21,7 @@ def test_a_new_token_is_shown_once_and_stored_only_as_a_hash(alice_client, alice
                                  {"name": "ci", "scopes": ["deploy"], "days": "30"})
     text = response.context["made"]["text"]
     assert text.startswith("hc_") and text in response.content.decode()
+    assert "no-store" in response["Cache-Control"]  # not kept by the browser either
     token = Token.objects.get(user=alice)
     assert token.scopes == ["deploy", "read"]  # every token reads
     assert token.digest == hashlib.sha256(text.encode()).hexdigest()

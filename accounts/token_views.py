@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from herocool_project.ratelimit import limit_changes
@@ -9,6 +10,7 @@ from herocool_project.ratelimit import limit_changes
 from .forms import TokenForm
 
 
+@never_cache  # the page that shows a new token must not be kept by the browser
 @login_required
 @limit_changes
 def tokens(request):
