@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from . import views
+from . import token_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="accounts-dashboard"),
@@ -10,4 +10,6 @@ urlpatterns = [
          name="accounts-login"),
     path("logout/", LogoutView.as_view(), name="accounts-logout"),
     path("notifications/", include("accounts.notification_urls")),
+    path("account/tokens/", token_views.tokens, name="accounts-tokens"),
+    path("account/tokens/<uuid:code>/revoke/", token_views.revoke, name="accounts-token-revoke"),
 ]

@@ -101,7 +101,9 @@ def _body_refusal(request):
         "site_form": limit == settings.REQUEST_MAX_BYTES_SITE_FORM})
 
 
-LARGE_BODY_VIEWS = ("sites-create", "sites-update")
+LARGE_BODY_VIEWS = ("sites-create", "sites-update",
+                    # The API's site create, update and preview (herocool_project/api_urls.py).
+                    "api-sites-list", "api-sites-detail", "api-sites-preview")
 
 
 def _body_limit(request):

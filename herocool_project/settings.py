@@ -303,3 +303,37 @@ EMAIL_HOST_PASSWORD = (os.environ.get("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "True" if EMAIL_HOST else "False")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "herocool@localhost")
+
+# --- API and tokens (issue #16) ---------------------------------------------------------
+# /api/v1/: Django REST framework with personal access tokens (accounts/models.py) or the
+# browser's session (with CSRF); errors as {"detail", "errors"}; lists by cursor.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its WWW-Authenticate header makes a missing credential a 401.
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["herocool_project.api.TokenScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["herocool_project.api.ChangesThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "herocool_project.api.NewestFirst",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "herocool_project.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Herocool API",
+    "DESCRIPTION": "Sites, virtual machines and their deployments. Authenticate with a "
+                   "personal access token: `Authorization: Bearer hc_…`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ResourceStatusEnum": "stacks.models.Status",
+        "DeploymentStatusEnum": "stacks.models.Deployment.State",
+        "SiteSourceEnum": "sites.models.Site.Source",
+        "SiteInputSourceEnum": [("html", "html"), ("url", "url")],
+    },
+}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("sites/", include("sites.urls")),
     path("vms/", include("vms.urls")),
     path("deployments/", include("stacks.urls")),
+    path("api/v1/", include("herocool_project.api_urls")),
     # Before the admin's own URLs, so its login goes through the login limits.
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

@@ -2,9 +2,12 @@
 
 The list comes from the URL resolver, so a new view is covered without editing this
 test; a route it cannot fill in fails the test instead of being skipped."""
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.models import Token
 from sites.models import Site
 from stacks.logwriter import append_log
 from stacks.models import Deployment, Status, Webhook
@@ -15,7 +18,9 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"accounts-login", "accounts-signup", "accounts-logout",
           # For machines, with their own tests (herocool_project/tests/): no login,
           # nothing of any user's; /metrics is 404 without a token or staff.
-          "health-live", "health-ready", "metrics"}
+          "health-live", "health-ready", "metrics",
+          # The API's OpenAPI document: the same for everyone, nothing of any user's.
+          "api-schema"}
 SECRET = "alice-secret-content"
 
 
@@ -43,8 +48,10 @@ def alices_things(alice):
     append_log(dep.pk, SECRET)
     hook = Webhook.objects.create(owner=alice, url=f"https://{SECRET}.example.com/",
                                   events=["failed"])
+    token, _ = Token.issue(alice, SECRET, ["read"], timedelta(days=1))
     return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code,
-            "accounts-webhook": hook.code}
+            "api-sites-": site.code, "api-vms-": vm.code, "api-deployments-": dep.code,
+            "accounts-webhook": hook.code, "accounts-token": token.code}
 
 
 def urls_to_visit(things):
@@ -64,12 +71,14 @@ def test_the_walk_covers_the_app(alices_things):
             "stacks-deployment-log", "accounts-dashboard"} <= names
 
 
-def test_strangers_get_404_or_their_own_empty_pages(client, bob, alices_things):
+def test_strangers_get_404_or_their_own_empty_pages(client, bob, alices_things, settings):
+    settings.RATE_LIMIT_CHANGES = "1000/60"  # the walk's POSTs are more than a minute's
     client.force_login(bob)
     for name, url in urls_to_visit(alices_things):
         for method in (client.get, client.post):
             response = method(url)
-            assert response.status_code in (200, 302, 404, 405), (name, url)
+            # The API takes JSON only: a form-encoded POST to a list is a 415.
+            assert response.status_code in (200, 302, 404, 405, 415), (name, url)
             assert SECRET.encode() not in response.content, (name, url)
             if "<uuid" in next(r for n, r in app_routes() if n == name):
                 assert response.status_code in (404, 405), (name, url, response.status_code)
@@ -81,6 +90,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client, alices_things):
     for name, url in urls_to_visit(alices_things):
         for method in (client.get, client.post):
             response = method(url)
+            if name.startswith("api-"):  # the API says 401, for scripts, not a redirect
+                assert response.status_code == 401, (name, url)
+                continue
             assert response.status_code in (302, 405), (name, url)
             if response.status_code == 302:
                 assert response.url.startswith("/login/"), (name, url)

@@ -1,0 +1,69 @@
+"""The API over HTTP with urllib: JSON in, JSON out, errors as ApiError."""
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+class ApiError(Exception):
+    """The platform refused, or could not be reached. `status` is the HTTP status (0 when
+    unreachable); `errors` maps fields to the platform's messages."""
+
+    def __init__(self, status, detail, errors=None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors = status, detail, errors or {}
+
+
+class Client:
+    def __init__(self, url, token, timeout=30):
+        self.base = url.rstrip("/") + "/api/v1/"
+        self.token, self.timeout = token, timeout
+
+    def request(self, method, path, body=None, query=None):
+        url = self.base + path.lstrip("/")
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Accept": "application/json",
+            **({"Content-Type": "application/json"} if data is not None else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            raise _api_error(error) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ApiError(0, f"Cannot reach {self.base}: {reason}") from None
+        return json.loads(raw) if raw else None
+
+    def get(self, path, **query):
+        return self.request("GET", path, query=query)
+
+    def post(self, path, body=None):
+        return self.request("POST", path, body if body is not None else {})
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, body)
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
+    def find(self, kind, name):
+        """The user's site or machine named `name` (kind: "sites" or "vms")."""
+        found = self.get(f"{kind}/", name=name)["results"]
+        if not found:
+            what = "site" if kind == "sites" else "machine"
+            raise ApiError(404, f"You have no {what} named {name}.")
+        return found[0]
+
+
+def _api_error(error):
+    try:
+        body = json.loads(error.read() or b"{}")
+    except ValueError:
+        body = {}
+    detail = body.get("detail") or f"HTTP {error.code} {error.reason}"
+    if error.code == 401:
+        detail += " Log in again: herocool login --url URL --token TOKEN."
+    return ApiError(error.code, detail, body.get("errors"))
