@@ -273,3 +273,7 @@ MIDDLEWARE = [
     "herocool_project.health.probe_middleware",
     *MIDDLEWARE,
 ]
+
+# --- web UI (issue #14) ----------------------------------------------------------------
+# Times in each user's time zone, from the `tz` cookie its browser sets (stacks/usertz.py).
+MIDDLEWARE = [*MIDDLEWARE, "stacks.usertz.user_time_zone"]
