@@ -19,6 +19,7 @@ from .pages import DESKTOP, PHONE, outside_the_browser_loop, problems_of, with_a
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRyYWZ0S2V5T25seUZvclRoZUJyb3dzZXJUZXN0cw e2e@herocool"
 LOG_REQUESTS = re.compile(r"/log/\?after=")
+LOG_REQUESTS_ANY = re.compile(r"/log/$")
 LONG_NAME = "a-rather-long-site-name-that-people-really-do-choose-1234"
 
 
@@ -161,3 +162,25 @@ def test_a_deployment_page_says_what_happens_before_its_log_and_survives_a_lost_
     expect(page.locator("#log")).to_have_attribute("data-active", "false")  # reloaded
     expect(page.locator("#progress")).to_have_count(0)
     expect(page.locator("#log")).to_have_text("line one\nline two\n")
+
+
+@pytest.mark.slow
+def test_a_resource_page_waits_out_a_lost_connection_then_shows_the_result(
+        alices_things, context, page):
+    site = alices_things["site"]
+    log_in(page)
+    d = outside_the_browser_loop(lambda: Deployment.objects.create(
+        resource=site, owner=site.owner, stack_name=site.stack_name, action="update",
+        requested_by=site.owner))
+    page.goto(site.get_absolute_url())
+    banner = page.locator("#in-progress")
+    expect(banner).to_have_attribute("aria-live", "polite")
+    expect(banner).to_contain_text("An update is queued: waiting for a worker")
+    page.route(LOG_REQUESTS_ANY, lambda route: route.abort())  # the connection is lost
+    outside_the_browser_loop(lambda: Deployment.objects.filter(pk=d.pk).update(
+        status="succeeded", started_at=timezone.now(), finished_at=timezone.now()))
+    page.wait_for_timeout(4000)  # tries fail meanwhile: the page stays, no error page
+    expect(banner).to_be_visible()
+    page.unroute(LOG_REQUESTS_ANY)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(banner).to_have_count(0)  # reloaded once the server answered
