@@ -184,3 +184,18 @@ def test_a_resource_page_waits_out_a_lost_connection_then_shows_the_result(
     page.unroute(LOG_REQUESTS_ANY)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(banner).to_have_count(0)  # reloaded once the server answered
+
+
+@pytest.mark.slow
+def test_without_javascript_the_menu_and_every_source_input_are_there(alice, context,
+                                                                      live_server):
+    plain = context.browser.new_context(base_url=live_server.url, java_script_enabled=False,
+                                        viewport=PHONE)
+    page = plain.new_page()
+    log_in(page)
+    expect(page.locator("nav").get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("[data-toggle-nav]")).to_be_hidden()
+    page.goto(reverse("sites-create"))
+    for field in ("#id_html", "#id_upload", "#id_url"):
+        expect(page.locator(field)).to_be_visible()
+    plain.close()
