@@ -28,7 +28,7 @@ def test_site_from_signup_to_deleted(page, context, worker):
     page.screenshot(path=ARTIFACTS / "site-detail-live.png", full_page=True)
 
     url = page.locator("#site-url").get_attribute("href")
-    assert url.startswith("http://site-") and ".localhost:" in url, url
+    assert url.startswith("http://hello-e2e--erin.localhost:"), url
     with context.expect_page() as opened:
         page.locator("#site-url").click()  # target=_blank: a tab of its own
     site = opened.value

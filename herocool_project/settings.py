@@ -337,3 +337,7 @@ SPECTACULAR_SETTINGS = {
         "SiteInputSourceEnum": [("html", "html"), ("url", "url")],
     },
 }
+
+# --- web UI (issue #14) ----------------------------------------------------------------
+# Times in each user's time zone, from the `tz` cookie its browser sets (stacks/usertz.py).
+MIDDLEWARE = [*MIDDLEWARE, "stacks.usertz.user_time_zone"]

@@ -99,9 +99,13 @@ if [ "$(id -u)" = 0 ]; then
   fi
 fi
 
-if [ ! -f static/vendor/bootstrap.min.css ]; then
+# package.json pins them: Bootstrap's CSS (served from static/vendor) and, for the
+# browser tests only, axe-core (loaded into pages by e2e/, never served by the app).
+if [ ! -f node_modules/bootstrap/dist/css/bootstrap.min.css ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
   log "installing front-end assets from the npm registry"
   npm ci --no-audit --no-fund --silent
+fi
+if [ ! -f static/vendor/bootstrap.min.css ]; then
   mkdir -p static/vendor
   cp node_modules/bootstrap/dist/css/bootstrap.min.css static/vendor/
 fi

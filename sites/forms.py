@@ -28,6 +28,9 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        # Which source each input belongs to: the page shows only the chosen one's.
+        for source in Site.Source.values:
+            self.fields[source].source = source  # the inputs are named as the sources
         if self.instance.pk:
             self.fields["html"].initial = self.instance.content
             self.fields["url"].initial = self.instance.source_url

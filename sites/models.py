@@ -3,12 +3,13 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
 
 from stacks.models import PrepareError, StackResource, Status
 from stacks.urlcache import code_url
 
+from . import address
 from .programs.spec import SiteSpec
 
 
@@ -26,6 +27,10 @@ class Site(StackResource):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.HTML)
     source_url = models.URLField(max_length=2000, blank=True)
     content = models.TextField(blank=True)
+    # The host label of its URL (sites/address.py): set once at creation, never reused.
+    # Empty (null) only for rows made without save(), such as bulk loads: those are
+    # published under their stack name, which never contains the labels' "--".
+    address_label = models.CharField(max_length=63, unique=True, null=True, editable=False)
 
     class Meta(StackResource.Meta):
         constraints = [
@@ -39,13 +44,32 @@ class Site(StackResource):
     def get_absolute_url(self):
         return code_url("sites-detail", self.code)
 
+    def save(self, *args, **kwargs):
+        if self.pk or self.address_label:
+            return super().save(*args, **kwargs)
+        for candidate in address.candidates(self.name, self.owner.username):
+            self.address_label = candidate
+            try:
+                with transaction.atomic():  # a savepoint: a taken label is not fatal
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                if not Site.objects.filter(address_label=candidate).exists():
+                    self.address_label = None
+                    raise  # another constraint: the caller's to explain
+        raise IntegrityError(f"no free address for {self.name!r}")
+
+    @property
+    def host_label(self):
+        """The first label of its host name, and the name of its folder of files."""
+        return self.address_label or self.stack_name
+
     @property
     def website_url(self):
         return self.outputs.get("website_url", "")
 
     def spec(self):
         return SiteSpec(stack_name=self.stack_name, owner=self.owner.username,
-                        index_html=self.content)
+                        index_html=self.content, label=self.host_label)
 
     def program(self):
         if self.target == "aws":
@@ -69,7 +93,7 @@ class Site(StackResource):
 
     def forget_local(self):
         """Its published files on this host, after it moved to another (drain_host)."""
-        site_dir = Path(settings.SITES_ROOT) / self.stack_name
+        site_dir = Path(settings.SITES_ROOT) / self.host_label
         if not site_dir.is_dir() or site_dir.is_symlink():
             return False
         shutil.rmtree(site_dir)

@@ -27,5 +27,5 @@ def detail(request, code):
 update = rv.update_view(Site, SiteContentForm, "stacks/update.html",
                         "Deploying the new content of {name}.")
 delete = rv.delete_view(Site, "sites/delete.html")
-refresh = rv.action_view(Site, Action.REFRESH, "Refreshing {name}.")
+refresh = rv.action_view(Site, Action.REFRESH, "Checking {name} for drift.")
 retry = rv.retry_view(Site)

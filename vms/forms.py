@@ -35,6 +35,8 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         label="SSH public key",
         help_text="One line from your .pub file: ssh-ed25519, ecdsa, or ssh-rsa of 2048 "
                   "bits or more.")
+    # Declared here, not replaced in __init__: the styling mixin sees it (form-select).
+    instance_type = forms.ChoiceField(choices=instance_type_choices, label="Instance type")
     allow_anywhere = forms.BooleanField(
         required=False, label="I really mean to allow SSH from a wide range (wider than /16 "
                               "for IPv4 or /48 for IPv6, up to anywhere: 0.0.0.0/0)")
@@ -48,7 +50,6 @@ class VmForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-        self.fields["instance_type"] = forms.ChoiceField(choices=instance_type_choices())
 
     def _mine(self):
         return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)

@@ -28,5 +28,5 @@ def detail(request, code):
 
 update = rv.update_view(VirtualMachine, VmForm, "stacks/update.html", "Updating {name}.")
 delete = rv.delete_view(VirtualMachine, "vms/delete.html")
-refresh = rv.action_view(VirtualMachine, Action.REFRESH, "Refreshing {name}.")
+refresh = rv.action_view(VirtualMachine, Action.REFRESH, "Checking {name} for drift.")
 retry = rv.retry_view(VirtualMachine)

@@ -10,7 +10,7 @@ def program(spec, *, sites_root, url_template):
         site = LocalSite(
             "site",
             sites_root=sites_root,
-            host=spec.stack_name,
+            host=spec.host_label,
             index_html=spec.index_html,
             url_template=url_template,
         )

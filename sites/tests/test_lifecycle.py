@@ -20,7 +20,7 @@ def test_create_update_delete_through_engine_and_worker(alice_client, alice, ori
     assert run_jobs() == 1
     site.refresh_from_db()
     assert site.status == Status.LIVE, site.last_error
-    assert site.website_url == f"http://{site.stack_name}.localhost:{origin}/"
+    assert site.website_url == f"http://hello--alice.localhost:{origin}/"
     assert fetch(site.website_url) == "<h1>v1</h1>"
     create = site.deployments.get()
     assert create.status == "succeeded" and create.finished_at >= create.started_at
@@ -41,7 +41,7 @@ def test_create_update_delete_through_engine_and_worker(alice_client, alice, ori
     run_jobs()
     site.refresh_from_db()
     assert site.status == Status.DELETED and site.outputs == {}
-    assert not (Path(settings.SITES_ROOT) / site.stack_name).exists()
+    assert not (Path(settings.SITES_ROOT) / site.host_label).exists()
     with pytest.raises(engine.StackMissing):
         engine.outputs(site.pulumi_project, site.stack_name)
     assert [d.action for d in site.deployments.all()] == ["destroy", "update", "create"]

@@ -49,3 +49,41 @@ def when(moment):
     local = timezone.localtime(moment)
     return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(),
                        local.strftime("%Y-%m-%d %H:%M:%S %Z"), ago(moment))
+
+
+# Each action as a sentence's subject, with its article ("An update", never "A update").
+ACTION_NOUNS = {"create": "The first deployment", "update": "An update",
+                "destroy": "The deletion", "refresh": "A drift check", "preview": "A preview"}
+STATE_WORDS = {"queued": "is queued: waiting for a worker", "running": "is running",
+               "cancelling": "is being cancelled"}
+
+
+@register.filter
+def in_progress(deployment):
+    """'An update is queued: waiting for a worker', for a banner about a deployment."""
+    noun = ACTION_NOUNS.get(deployment.action, f"A {deployment.action}")
+    return f"{noun} {STATE_WORDS.get(deployment.status, 'is ' + deployment.status)}"
+
+
+def span(seconds):
+    """'4.2 s', '3 min 05 s', '1 h 02 min': a duration as the deployment page shows it
+    (static/js/deployment.js writes the same while it ticks)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+@register.filter
+def elapsed(deployment):
+    """How long it took, or has been running, or has waited for a worker."""
+    if deployment.started_at:
+        end = deployment.finished_at or timezone.now()
+        so_far = "" if deployment.finished_at else " so far"
+        return span((end - deployment.started_at).total_seconds()) + so_far
+    if deployment.is_active:
+        waited = (timezone.now() - deployment.queued_at).total_seconds()
+        return f"not started: waiting for a worker for {span(waited)}"
+    return "it never ran"

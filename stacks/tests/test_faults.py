@@ -112,7 +112,7 @@ def test_engine_failing_mid_update_keeps_the_log_and_retry_works(
                       {"name": "upd", "source": "html", "html": "<p>v1</p>"})
     run_jobs()
     site = Site.objects.get(name="upd")
-    site_dir = settings.SITES_ROOT / site.stack_name
+    site_dir = settings.SITES_ROOT / site.host_label
     shutil.rmtree(site_dir)
     site_dir.write_text("a file where the site's folder should be")
     alice_client.post(reverse("sites-update", args=[site.code]),

@@ -254,14 +254,14 @@ def test_forgetting_removes_the_files_only_of_a_site_that_moved(alice, settings,
     moved = Site.objects.create(owner=alice, name="moved", host=other_host("b"))
     here = Site.objects.create(owner=alice, name="here", host=this_host)
     for site in (moved, here):
-        (tmp_path / site.stack_name).mkdir()
-        (tmp_path / site.stack_name / "index.html").write_text(PAGE)
+        (tmp_path / site.host_label).mkdir()
+        (tmp_path / site.host_label / "index.html").write_text(PAGE)
     assert forget_here("sites.site", moved.pk) is True
     assert forget_here("sites.site", here.pk) is False
     with pytest.raises(ValueError, match="not a stack-backed resource"):
         forget_here("auth.user", moved.owner_id)  # a forged job names any model
-    assert not (tmp_path / moved.stack_name).exists()
-    assert (tmp_path / here.stack_name / "index.html").exists()
+    assert not (tmp_path / moved.host_label).exists()
+    assert (tmp_path / here.host_label / "index.html").exists()
 
 
 def test_drain_refuses_bad_input(drained, this_host):

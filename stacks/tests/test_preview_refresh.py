@@ -38,7 +38,7 @@ def test_refresh_reports_drift(alice_client, live_site, run_jobs, settings):
     page = alice_client.get(clean.get_absolute_url()).content.decode()
     assert "No drift" in page
 
-    (settings.SITES_ROOT / live_site.stack_name / "index.html").write_text("defaced")
+    (settings.SITES_ROOT / live_site.host_label / "index.html").write_text("defaced")
     alice_client.post(reverse("sites-refresh", args=[live_site.code]))
     run_jobs()
     drift = live_site.deployments.first()

@@ -147,10 +147,10 @@ def test_two_hosts_place_serve_and_share_one_state(two_hosts, alice, alice_clien
         site.refresh_from_db()
         assert site.status == Status.LIVE, site.last_error
         mine, other = two_hosts[site.host.name], two_hosts[({*NAMES} - {site.host.name}).pop()]
-        assert site.website_url == f"http://{site.stack_name}.localhost:{mine.port}/"
+        assert site.website_url == f"http://{site.address_label}.localhost:{mine.port}/"
         assert get(mine.port, site.website_url) == (200, f"<p>{n}</p>")
         assert get(other.port, site.website_url)[0] == 404
-        assert (mine.data / "sites" / site.stack_name / "index.html").exists()
+        assert (mine.data / "sites" / site.host_label / "index.html").exists()
         placed.setdefault(site.host.name, []).append(site.name)
     assert sorted(len(v) for v in placed.values()) == [2, 2], placed
 
