@@ -9,3 +9,4 @@ from .models import Site
 class SiteAdmin(StackResourceAdmin):
     list_display = StackResourceAdmin.list_display + ["source"]
     list_filter = StackResourceAdmin.list_filter + ["source"]
+    list_only = StackResourceAdmin.list_only + ["source"]

@@ -100,6 +100,13 @@ def _checked_command(root, version):
 # project with that many stacks waits forever. One at a time can always finish.
 _POSTGRES_ENV = {"PULUMI_DIY_BACKEND_PARALLEL": "1"}
 
+# A CLI process lives a second or two and most of what it allocates (its Go package
+# init, two copies of a password dictionary among them) stays live until it exits: Go's
+# default GOGC=100 collects several times for nothing. 400 (heap up to 5× live before a
+# collection, still bounded) took ~0.1 s of CPU off each `up` here (1.32 → 1.23 s of the
+# CLI's and its provider's CPU, 5 paired updates). An operator's own GOGC wins.
+GOGC = "400"
+
 
 def engine_env(backend=None):
     """Environment of every Pulumi process: nothing reaches for the internet, and the
@@ -109,6 +116,7 @@ def engine_env(backend=None):
         "PULUMI_BACKEND_URL": url,
         **({"PGPASSWORD": password} if password else {}),
         **(_POSTGRES_ENV if url.startswith("postgres") else {}),
+        "GOGC": os.environ.get("GOGC", GOGC),
         "PULUMI_CONFIG_PASSPHRASE": settings.PULUMI_CONFIG_PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",

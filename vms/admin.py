@@ -16,3 +16,4 @@ class InstanceTypeFilter(ChoicesFilter):
 class VirtualMachineAdmin(StackResourceAdmin):
     list_display = StackResourceAdmin.list_display + ["instance_type", "allowed_cidr"]
     list_filter = StackResourceAdmin.list_filter + [InstanceTypeFilter]
+    list_only = StackResourceAdmin.list_only + ["instance_type", "allowed_cidr"]
