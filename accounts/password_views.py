@@ -45,7 +45,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts-account")
 
     def form_valid(self, form):
-        response = super().form_valid(form)  # keeps this session (update_session_auth_hash)
+        before = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session, under a new key
+        sessions.rekey(before, self.request.session.session_key)
         ended = sessions.end(self.request.user, keep=self.request.session.session_key)
         messages.success(self.request, f"Password changed; {ended} other session(s) ended.")
         return response

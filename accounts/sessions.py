@@ -21,6 +21,11 @@ def record(request, user):
                   "user_agent": request.headers.get("User-Agent", "")[:300]})
 
 
+def rekey(old, new):
+    """The session's key changed (Django cycles it on a password change): follow it."""
+    LoginSession.objects.filter(session_key=old).update(session_key=new)
+
+
 def active(user):
     """The user's recorded sessions that still exist and have not expired."""
     live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
