@@ -8,11 +8,13 @@ for an enrolled user. HEROCOOL_REQUIRE_2FA ("none", "staff", "all") says who mus
 (twofactor_middleware.py sends them to do so). API tokens are a factor of their own.
 """
 import base64
+import math
 import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.db import transaction
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -56,17 +58,26 @@ def finish_login(request, user, device):
 
 
 def verify_code(user, code):
-    """The device that accepts `code` (an authenticator code or a recovery code, the
-    latter then used up); None if none does or the device waits after failures."""
+    """(the device that accepts `code`, or None; seconds to wait, or 0). The code is an
+    authenticator's 6 digits or a recovery code (then used up). After a wrong code a
+    device waits 1, 2, 4... seconds before it checks another (django-otp's throttle)."""
     code = "".join(code.split()).lower()
-    devices = TOTPDevice.objects.filter(user=user, confirmed=True) if code.isdigit() else \
-        StaticDevice.objects.filter(user=user, confirmed=True)
+    kind = TOTPDevice if len(code) == 6 and code.isdigit() else StaticDevice
+    wait = 0
     with transaction.atomic():  # one code, one use, even for two requests at once
-        for device in devices.select_for_update():
-            allowed, _ = device.verify_is_allowed()
-            if allowed and device.verify_token(code):
-                return device
-    return None
+        for device in kind.objects.filter(user=user, confirmed=True).select_for_update():
+            allowed, why = device.verify_is_allowed()
+            if not allowed:
+                wait = max(wait, _seconds_until((why or {}).get("locked_until")))
+            elif device.verify_token(code):
+                return device, 0
+    return None, wait
+
+
+def _seconds_until(moment):
+    if moment is None:
+        return 1
+    return max(1, math.ceil((moment - timezone.now()).total_seconds()))
 
 
 # --- enrolment ------------------------------------------------------------------------

@@ -25,14 +25,18 @@ def verify(request):
         if not allow("2fa", user.pk, settings.RATE_LIMIT_LOGIN):
             return refused(request, "codes", settings.RATE_LIMIT_LOGIN)
         if form.is_valid():
-            device = twofactor.verify_code(user, form.cleaned_data["code"])
-            if device is not None:
+            device, wait = twofactor.verify_code(user, form.cleaned_data["code"])
+            if wait:
+                form.add_error("code", f"Too many wrong codes: wait {wait} s, then try "
+                                       "again.")
+            elif device is not None:
                 twofactor.finish_login(request, user, device)
                 if device.name == "Recovery codes":
                     messages.warning(request, f"Recovery code used: "
                                      f"{twofactor.recovery_codes_left(user)} left.")
                 return redirect(next_url)
-            form.add_error("code", "That code is not right (or was used already).")
+            else:
+                form.add_error("code", "That code is not right (or was used already).")
     return render(request, "accounts/2fa_verify.html", {"form": form})
 
 
@@ -92,6 +96,5 @@ def disable(request):
 
 
 def _show_codes(request, codes):
-    response = render(request, "accounts/2fa_codes.html", {"codes": codes})
-    response["Cache-Control"] = "no-store"
-    return response
+    """The codes, once (the views are never_cache: no copy stays in a cache)."""
+    return render(request, "accounts/2fa_codes.html", {"codes": codes})
