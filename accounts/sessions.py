@@ -19,6 +19,9 @@ def record(request, user):
         session_key=request.session.session_key,
         defaults={"user": user, "address": client_address(request),
                   "user_agent": request.headers.get("User-Agent", "")[:300]})
+    # The records of the user's sessions that expired or were cleared go meanwhile.
+    LoginSession.objects.filter(user=user).exclude(
+        session_key__in=Session.objects.values("session_key")).delete()
 
 
 def rekey(old, new):

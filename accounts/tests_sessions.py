@@ -58,3 +58,12 @@ def test_logging_out_forgets_the_session(alice):
     laptop = browser("laptop", "198.51.100.7")
     laptop.post(reverse("accounts-logout"))
     assert not LoginSession.objects.exists()
+
+
+def test_records_of_sessions_that_are_gone_are_dropped_at_the_next_login(alice):
+    from django.contrib.sessions.models import Session
+
+    browser("old", "198.51.100.7")
+    Session.objects.all().delete()  # expired and cleared (clearsessions)
+    browser("new", "198.51.100.7")
+    assert list(LoginSession.objects.values_list("user_agent", flat=True)) == ["new"]

@@ -187,3 +187,21 @@ def test_api_tokens_are_not_asked_for_a_code(alice, enrolled, settings, client):
     _, text = Token.issue(alice, "ci", ["read"], timedelta(days=1))
     response = client.get("/api/v1/sites/", HTTP_AUTHORIZATION=f"Bearer {text}")
     assert response.status_code == 200
+
+
+def test_operators_see_devices_in_the_admin_but_never_their_secrets(alice_client, alice,
+                                                                    admin_client):
+    secret, codes = enrol(alice_client)
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=alice)
+    pages = [admin_client.get(reverse("admin:otp_totp_totpdevice_changelist")),
+             admin_client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])),
+             admin_client.get(reverse("admin:otp_static_staticdevice_change",
+                                      args=[StaticDevice.objects.get(user=alice).pk]))]
+    assert all(page.status_code == 200 for page in pages)
+    text = "".join(page.content.decode() for page in pages)
+    assert "alice" in text and device.key not in text and codes[0] not in text
+    config = admin_client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk]))
+    assert config.status_code == 403

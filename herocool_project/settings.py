@@ -353,6 +353,9 @@ if HEROCOOL_REQUIRE_2FA not in ("none", "staff", "all"):
     raise ValueError(f"HEROCOOL_REQUIRE_2FA must be none, staff or all, not "
                      f"{HEROCOOL_REQUIRE_2FA!r}")
 OTP_TOTP_ISSUER = "Herocool"
+# Operators see and delete users' devices in the admin (a lost phone), never their
+# secrets, QR codes or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Email: the link confirming an address lives this long; a password-reset link (Django's
 # own token: it works once, since it hashes the password it replaces) one hour.
 EMAIL_VERIFY_MAX_AGE = envint("HEROCOOL_EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
