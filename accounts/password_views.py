@@ -35,6 +35,8 @@ def verify_email(request):
 def resend_verification(request):
     if email_verification.send(request.user):
         messages.info(request, f"A confirmation link is on its way to {request.user.email}.")
+    else:
+        messages.warning(request, "The confirmation link could not be sent; try again later.")
     return redirect("accounts-account")
 
 

@@ -160,3 +160,18 @@ def test_reset_links_start_with_the_configured_address_not_the_host_header(
                 HTTP_HOST="evil.example")
     body = smtp_server[0][1].get_payload()
     assert "https://herocool.example.net/password-reset/" in body and "evil" not in body
+
+
+def test_sign_up_succeeds_when_the_mail_server_is_down(client, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    response = client.post(reverse("accounts-signup"), {
+        "username": "carol", "email": "carol@example.com",
+        "password1": PASSWORD, "password2": PASSWORD}, follow=True)
+    page = response.content.decode()
+    assert "Welcome, carol." in page and "could not send the link" in page

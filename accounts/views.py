@@ -81,11 +81,19 @@ def signup(request):
         if form.is_valid():
             user = form.save()
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            email_verification.send(user)
-            messages.success(request, f"Welcome, {user.username}. We sent a link to "
-                                      f"{user.email}: open it to confirm your address.")
+            messages.success(request, f"Welcome, {user.username}.")
+            _say_link_sent(request, user)
             return redirect("accounts-dashboard")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def _say_link_sent(request, user):
+    if email_verification.send(user):
+        messages.info(request, f"We sent a link to {user.email}: open it to confirm "
+                               "your address.")
+    else:
+        messages.warning(request, "We could not send the link confirming your address; "
+                                  "send it again from your Account page.")
 
 
 @login_required
