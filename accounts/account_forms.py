@@ -4,9 +4,9 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 
 from herocool_project.forms import StyledFormMixin
+from vms import sshkeys
 
 from .account_models import Profile, SshKey, fingerprint, normalize
-from vms import sshkeys
 
 
 class ResetForm(StyledFormMixin, PasswordResetForm):

@@ -2,8 +2,8 @@
 resources."""
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import login
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
