@@ -15,7 +15,15 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
 
 
 class SignupForm(StyledFormMixin, UserCreationForm):
-    pass
+    """A name, an address (verified by a link: accounts/email_verification.py) and a
+    password."""
+
+    email = forms.EmailField(label="Email address", max_length=254,
+                             help_text="For password resets and notices; we send a link "
+                                       "to confirm it.")
+
+    class Meta(UserCreationForm.Meta):
+        fields = ["username", "email"]
 
 
 class TokenForm(StyledFormMixin, forms.Form):

@@ -108,3 +108,7 @@ class Token(models.Model):
                  | ~Q(last_used_from=address))
         Token.objects.filter(stale, pk=self.pk).update(last_used_at=now,
                                                        last_used_from=address)
+
+
+# Issue #18: profile (verified address, leaving), saved SSH keys, signed-in sessions.
+from .account_models import LoginSession, Profile, SshKey  # noqa: E402,F401

@@ -6,9 +6,12 @@ from herocool_project.forms import StyledFormMixin
 from sites.fetch import FetchError, check_url
 from stacks.webhooks import Event, NotificationSettings, Webhook
 
+from . import email_verification
+
 
 class EmailForm(StyledFormMixin, forms.Form):
-    """User.email (not verified yet: issue #18) and whether failures are emailed."""
+    """User.email and whether failures are emailed. A new address gets a confirmation
+    link, and no notices until it is opened (accounts/email_verification.py)."""
 
     email = forms.EmailField(label="Email address for notices", required=False,
                              help_text="Leave empty to receive no email.")
@@ -16,8 +19,11 @@ class EmailForm(StyledFormMixin, forms.Form):
                                           required=False)
 
     def save(self, user):
+        changed = user.email != self.cleaned_data["email"]
         user.email = self.cleaned_data["email"]
         user.save(update_fields=["email"])
+        if changed:
+            email_verification.send(user)
         NotificationSettings.objects.update_or_create(
             user=user, defaults={"email_on_failure": self.cleaned_data["email_on_failure"]})
 

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 def test_sign_up_logs_in_and_shows_an_empty_dashboard(client):
     response = client.post(reverse("accounts-signup"), {
-        "username": "carol", "password1": "a-long-passphrase-9", "password2":
-        "a-long-passphrase-9"}, follow=True)
+        "username": "carol", "email": "carol@example.com", "password1": "a-long-passphrase-9",
+        "password2": "a-long-passphrase-9"}, follow=True)
     page = response.content.decode()
     assert "Welcome, carol." in page
     assert "You have no sites yet" in page and "You have no virtual machines" in page

@@ -12,4 +12,5 @@ urlpatterns = [
     path("notifications/", include("accounts.notification_urls")),
     path("account/tokens/", token_views.tokens, name="accounts-tokens"),
     path("account/tokens/<uuid:code>/revoke/", token_views.revoke, name="accounts-token-revoke"),
+    path("", include("accounts.account_urls")),
 ]

@@ -2,10 +2,12 @@
 resources."""
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from herocool_project.clientaddr import client_address
 from herocool_project.ratelimit import allow, refused
@@ -15,7 +17,7 @@ from stacks.resource_views import active_for_user
 from stacks.views import feed_for_user
 from vms.models import VirtualMachine
 
-from . import loginlimits
+from . import email_verification, loginlimits, twofactor
 from .forms import LoginForm, SignupForm
 
 
@@ -23,7 +25,8 @@ DASHBOARD_ROWS = 10
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, within the login limits (accounts/loginlimits.py)."""
+    """Django's login, within the login limits (accounts/loginlimits.py); for a user with
+    two-factor on, the password only leads to the code step (accounts/twofactor.py)."""
 
     template_name = "accounts/login.html"
     authentication_form = LoginForm
@@ -31,14 +34,40 @@ class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         return loginlimits.refusal(request) or super().post(request, *args, **kwargs)
 
+    def form_valid(self, form):
+        user = form.get_user()
+        if twofactor.is_enrolled(user):
+            twofactor.begin_login(self.request, user, self.get_success_url())
+            return redirect("accounts-2fa-verify")
+        return super().form_valid(form)
 
-def admin_login(request):
-    """The admin's own login page, within the same limits as the site's."""
-    if request.method == "POST":
-        refusal = loginlimits.refusal(request)
-        if refusal:
-            return refusal
-    return admin.site.login(request)
+
+class AdminLoginView(LoginView):
+    """The admin's own login page, within the same limits as the site's and with the same
+    code step: Django's admin login (admin.site.login) would sign in on a password."""
+
+    template_name = "admin/login.html"
+    authentication_form = AdminAuthenticationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        request.current_app = admin.site.name
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if admin.site.has_permission(request):
+            return redirect("admin:index")
+        return super().get(request, *args, **kwargs)
+
+    def get_default_redirect_url(self):
+        return reverse("admin:index")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **admin.site.each_context(self.request),
+                "title": "Log in", "app_path": self.request.get_full_path(),
+                "username": self.request.user.get_username()}
+
+
+admin_login = AdminLoginView.as_view()
 
 
 def signup(request):
@@ -53,8 +82,18 @@ def signup(request):
             user = form.save()
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.username}.")
+            _say_link_sent(request, user)
             return redirect("accounts-dashboard")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def _say_link_sent(request, user):
+    if email_verification.send(user):
+        messages.info(request, f"We sent a link to {user.email}: open it to confirm "
+                               "your address.")
+    else:
+        messages.warning(request, "We could not send the link confirming your address; "
+                                  "send it again from your Account page.")
 
 
 @login_required

@@ -24,6 +24,7 @@ def sign_up(page, username, password="e2e-Passw0rd-long"):
     """Fill in the sign-up form; land on the dashboard, logged in."""
     page.goto("/signup/")
     page.fill("#id_username", username)
+    page.fill("#id_email", f"{username}@example.com")
     page.fill("#id_password1", password)
     page.fill("#id_password2", password)
     page.get_by_role("button", name="Sign up").click()

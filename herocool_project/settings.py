@@ -341,3 +341,28 @@ SPECTACULAR_SETTINGS = {
 # --- web UI (issue #14) ----------------------------------------------------------------
 # Times in each user's time zone, from the `tz` cookie its browser sets (stacks/usertz.py).
 MIDDLEWARE = [*MIDDLEWARE, "stacks.usertz.user_time_zone"]
+
+# --- Accounts (issue #18) ----------------------------------------------------------------
+# Two-factor sign-in with django-otp (accounts/twofactor.py): a TOTP authenticator and
+# one-time recovery codes. HEROCOOL_REQUIRE_2FA: "none", "staff" (staff and superusers)
+# or "all": those it covers are sent to enrol before anything else (the admin too). API
+# tokens are a factor of their own and are not asked for a code.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+                  + 1, "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+                  "accounts.twofactor_middleware.second_factor_gate")
+HEROCOOL_REQUIRE_2FA = os.environ.get("HEROCOOL_REQUIRE_2FA", "none")
+if HEROCOOL_REQUIRE_2FA not in ("none", "staff", "all"):
+    raise ValueError(f"HEROCOOL_REQUIRE_2FA must be none, staff or all, not "
+                     f"{HEROCOOL_REQUIRE_2FA!r}")
+OTP_TOTP_ISSUER = "Herocool"
+# Operators see and delete users' devices in the admin (a lost phone), never their
+# secrets, QR codes or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Email: the link confirming an address lives this long; a password-reset link (Django's
+# own token: it works once, since it hashes the password it replaces) one hour.
+EMAIL_VERIFY_MAX_AGE = envint("HEROCOOL_EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
+PASSWORD_RESET_TIMEOUT = envint("HEROCOOL_PASSWORD_RESET_TIMEOUT", 3600)
+# Leaving: the scheduler moves departures on (destroys, then the data) every sweep.
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "accounts.leaving.advance_departures")

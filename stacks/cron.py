@@ -13,3 +13,9 @@ from stacks.notify import retry_due  # noqa: E402
 
 cron.register(retry_due, "maintenance", interval=settings.WEBHOOK_RETRY_SECONDS,
               job_timeout=300, result_ttl=600)
+
+# Accounts (issue #18): departing accounts' destroys, then their data.
+from accounts.leaving import advance_departures  # noqa: E402
+
+cron.register(advance_departures, "maintenance", interval=settings.SWEEP_SECONDS,
+              job_timeout=300, result_ttl=600)

@@ -20,6 +20,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Profile
 from herocool_project import redisconn
 
 from . import webhook_http
@@ -175,7 +176,8 @@ def send_failure_email(deployment_id):
 
 
 def wants_email(user):
-    return bool(user.email) and NotificationSettings.for_user(user).email_on_failure
+    return (bool(user.email) and NotificationSettings.for_user(user).email_on_failure
+            and Profile.email_is_verified(user))  # an unproven address may be anyone's
 
 
 def _now():

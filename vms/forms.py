@@ -5,6 +5,7 @@ import ipaddress
 from django import forms
 from django.conf import settings
 
+from accounts.models import SshKey
 from herocool_project.forms import StyledFormMixin
 from stacks.models import Status
 
@@ -30,7 +31,12 @@ def instance_type_choices():
 
 
 class VmForm(StyledFormMixin, forms.ModelForm):
-    ssh_public_key = forms.CharField(
+    # Issue #18: a key saved on the account, instead of pasting one (its text is copied
+    # into the machine: removing the saved key later changes no machine).
+    saved_key = forms.ModelChoiceField(queryset=SshKey.objects.none(), required=False,
+                                       to_field_name="code", label="A saved SSH key",
+                                       empty_label="None: I paste a key below")
+    ssh_public_key = forms.CharField(required=False,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         label="SSH public key",
         help_text="One line from your .pub file: ssh-ed25519, ecdsa, or ssh-rsa of 2048 "
@@ -43,13 +49,14 @@ class VmForm(StyledFormMixin, forms.ModelForm):
 
     class Meta:
         model = VirtualMachine
-        fields = ["instance_type", "ssh_public_key", "allowed_cidr"]
+        fields = ["instance_type", "saved_key", "ssh_public_key", "allowed_cidr"]
         help_texts = {"allowed_cidr": "The addresses allowed to connect to SSH, e.g. your "
                                       "address /32."}
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        self.fields["saved_key"].queryset = SshKey.objects.filter(user=owner)
 
     def _mine(self):
         return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
@@ -65,6 +72,13 @@ class VmForm(StyledFormMixin, forms.ModelForm):
                 # Never echo a private key back into the page.
                 self.data = self.data.copy()
                 self.data[self.add_prefix("ssh_public_key")] = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("saved_key") is not None:  # the saved key, not the paste box
+            cleaned["ssh_public_key"] = cleaned["saved_key"].public_key
+            self.errors.pop("ssh_public_key", None)
+        return cleaned
 
     def clean_allowed_cidr(self):
         value = self.cleaned_data["allowed_cidr"].strip()

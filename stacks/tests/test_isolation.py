@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Token
+from accounts.models import LoginSession, SshKey, Token
 from sites.models import Site
 from stacks.logwriter import append_log
 from stacks.models import Deployment, Status, Webhook
@@ -20,8 +20,16 @@ PUBLIC = {"accounts-login", "accounts-signup", "accounts-logout",
           # nothing of any user's; /metrics is 404 without a token or staff.
           "health-live", "health-ready", "metrics",
           # The API's OpenAPI document: the same for everyone, nothing of any user's.
-          "api-schema"}
+          "api-schema",
+          # Issue #18: the steps of signing in and recovering an account, before any
+          # login (accounts/tests_account.py): the code step needs a pending login,
+          # the links are signed.
+          "accounts-2fa-verify", "accounts-email-verify", "accounts-password-reset",
+          "accounts-password-reset-done", "accounts-password-reset-confirm",
+          "accounts-password-reset-complete"}
 SECRET = "alice-secret-content"
+ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIApFwzNszzi00G50S8WhGMDunfIzzvBX075dna3MNWH4 "
+           "alice@laptop")
 
 
 def app_routes(patterns=None, prefix=""):
@@ -49,7 +57,11 @@ def alices_things(alice):
     hook = Webhook.objects.create(owner=alice, url=f"https://{SECRET}.example.com/",
                                   events=["failed"])
     token, _ = Token.issue(alice, SECRET, ["read"], timedelta(days=1))
-    return {"sites-": site.code, "vms-": vm.code, "stacks-": dep.code,
+    key = SshKey.objects.create(user=alice, name=SECRET, public_key=ED25519)
+    session = LoginSession.objects.create(user=alice, session_key="alice-session",
+                                          user_agent=SECRET)
+    return {"accounts-key-": key.code, "accounts-session-": session.code,
+            "sites-": site.code, "vms-": vm.code, "stacks-": dep.code,
             "api-sites-": site.code, "api-vms-": vm.code, "api-deployments-": dep.code,
             "accounts-webhook": hook.code, "accounts-token": token.code}
 
@@ -68,10 +80,13 @@ def urls_to_visit(things):
 def test_the_walk_covers_the_app(alices_things):
     names = {name for name, _ in urls_to_visit(alices_things)}
     assert {"sites-detail", "vms-update", "stacks-deployment-cancel",
-            "stacks-deployment-log", "accounts-dashboard"} <= names
+            "stacks-deployment-log", "accounts-dashboard", "accounts-account",
+            "accounts-key-delete", "accounts-session-end", "accounts-leave",
+            "accounts-2fa", "accounts-2fa-disable"} <= names
 
 
-def test_strangers_get_404_or_their_own_empty_pages(client, bob, alices_things, settings):
+def test_strangers_get_404_or_their_own_empty_pages(client, alice, bob, alices_things,
+                                                    settings):
     settings.RATE_LIMIT_CHANGES = "1000/60"  # the walk's POSTs are more than a minute's
     client.force_login(bob)
     for name, url in urls_to_visit(alices_things):
@@ -84,6 +99,10 @@ def test_strangers_get_404_or_their_own_empty_pages(client, bob, alices_things, 
                 assert response.status_code in (404, 405), (name, url, response.status_code)
     assert Deployment.objects.count() == 1
     assert Deployment.objects.get().status == "running"
+    assert SshKey.objects.filter(user=alice).count() == 1
+    assert LoginSession.objects.filter(user=alice).count() == 1
+    alice.refresh_from_db()
+    assert alice.is_active
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, alices_things):

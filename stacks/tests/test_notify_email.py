@@ -2,6 +2,7 @@
 to a real SMTP server on loopback, to the owner's address, only when they want it."""
 import pytest
 
+from accounts.models import Profile
 from sites.models import Site
 from stacks import notify
 from stacks.models import Deployment, NotificationSettings, Status
@@ -23,10 +24,15 @@ def ended(user, state, error=""):
     return deployment
 
 
+def verified(user, email):
+    user.email = email
+    user.save()
+    Profile.objects.create(user=user, verified_email=email)
+
+
 def test_a_failed_deployment_emails_its_owner_through_smtp(alice, smtp_server,
                                                           run_notifications):
-    alice.email = "alice@example.com"
-    alice.save()
+    verified(alice, "alice@example.com")
     deployment = ended(alice, State.FAILED, error="The disk is full.")
     assert run_notifications() == 1
     [(recipients, message)] = smtp_server
@@ -37,6 +43,25 @@ def test_a_failed_deployment_emails_its_owner_through_smtp(alice, smtp_server,
     assert "The disk is full." in body and str(deployment.code) in body
 
 
+def test_no_email_to_an_address_not_verified(alice, smtp_server, run_notifications):
+    """An address typed but never proved may be someone else's: it gets no notices."""
+    alice.email = "alice@example.com"
+    alice.save()
+    ended(alice, State.FAILED, error="x")
+    assert run_notifications() == 0
+    assert smtp_server == []
+
+
+def test_a_changed_address_gets_no_notices_until_verified(alice, smtp_server,
+                                                          run_notifications):
+    verified(alice, "alice@example.com")
+    alice.email = "alice@elsewhere.example"
+    alice.save()
+    ended(alice, State.FAILED, error="x")
+    assert run_notifications() == 0
+    assert smtp_server == []
+
+
 def test_no_email_for_an_owner_without_an_address(alice, smtp_server, run_notifications):
     ended(alice, State.FAILED, error="x")
     run_notifications()
@@ -44,8 +69,7 @@ def test_no_email_for_an_owner_without_an_address(alice, smtp_server, run_notifi
 
 
 def test_no_email_for_an_owner_who_turned_it_off(alice, smtp_server, run_notifications):
-    alice.email = "alice@example.com"
-    alice.save()
+    verified(alice, "alice@example.com")
     NotificationSettings.objects.create(user=alice, email_on_failure=False)
     ended(alice, State.FAILED, error="x")
     assert run_notifications() == 0
@@ -53,8 +77,7 @@ def test_no_email_for_an_owner_who_turned_it_off(alice, smtp_server, run_notific
 
 
 def test_no_email_for_a_success(alice, smtp_server, run_notifications):
-    alice.email = "alice@example.com"
-    alice.save()
+    verified(alice, "alice@example.com")
     ended(alice, State.SUCCEEDED)
     assert run_notifications() == 0
     assert smtp_server == []
