@@ -76,6 +76,7 @@ def test_every_page_fits_a_phone_and_passes_axe(alices_things, context, page):
     site, vm = alices_things["site"], alices_things["vm"]
     with_axe(context)
     found = walk(page, [("login", "/login/"), ("signup", "/signup/"),
+                        ("password-reset", reverse("accounts-password-reset")),
                         ("not-found", "/no/such/page/")], logged_in=False)
     log_in(page)
     found += walk(page, [
@@ -92,6 +93,13 @@ def test_every_page_fits_a_phone_and_passes_axe(alices_things, context, page):
         ("machine-delete", reverse("vms-delete", args=[vm.code])),
         ("deployment", alices_things["deployment"].get_absolute_url()),
         ("activity", reverse("stacks-activity")),
+        ("account", reverse("accounts-account")),
+        ("password-change", reverse("accounts-password-change")),
+        ("two-factor", reverse("accounts-2fa")),
+        ("ssh-keys", reverse("accounts-keys")),
+        ("api-tokens", reverse("accounts-tokens")),
+        ("notifications", reverse("accounts-notifications")),
+        ("leave", reverse("accounts-leave")),
         ("not-found-logged-in", "/sites/00000000-0000-0000-0000-000000000000/"),
     ], logged_in=True)
     assert not found, "\n".join(found)
