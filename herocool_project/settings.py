@@ -337,3 +337,23 @@ SPECTACULAR_SETTINGS = {
         "SiteInputSourceEnum": [("html", "html"), ("url", "url")],
     },
 }
+
+# --- Cost, budgets, expiry (issue #17) ---------------------------------------------------
+# Monthly estimates (stacks/cost.py; AWS figures in stacks/prices.json). Local capacity is
+# priced by the operator, in USD a month; 0 (the default) makes local resources free.
+HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH",
+                                                       "0")
+HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH", "0")
+HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "0")
+# Every user's monthly budget in USD unless an operator sets theirs in the admin; empty:
+# no budget. A change is refused past it, and warned about from BUDGET_WARN_FRACTION on.
+HEROCOOL_DEFAULT_BUDGET_USD = os.environ.get("HEROCOOL_DEFAULT_BUDGET_USD", "")
+HEROCOOL_BUDGET_WARN_FRACTION = float(os.environ.get("HEROCOOL_BUDGET_WARN_FRACTION", "0.8"))
+# Expiry: the scheduler's pass (stacks/cron.py) every EXPIRY_SECONDS reminds owners by email
+# EXPIRY_REMIND_BEFORE seconds ahead, then destroys what has expired. Operators can require
+# an expiry for some instance types (comma-separated) or for every machine ("*").
+HEROCOOL_EXPIRY_SECONDS = envint("HEROCOOL_EXPIRY_SECONDS", 60)
+HEROCOOL_EXPIRY_REMIND_BEFORE = envint("HEROCOOL_EXPIRY_REMIND_BEFORE", 3600)
+HEROCOOL_EXPIRY_REQUIRED_TYPES = [
+    t.strip() for t in os.environ.get("HEROCOOL_EXPIRY_REQUIRED_TYPES", "").split(",")
+    if t.strip()]

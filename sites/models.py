@@ -39,6 +39,15 @@ class Site(StackResource):
     def get_absolute_url(self):
         return code_url("sites-detail", self.code)
 
+    def monthly_estimate(self):
+        return self.estimate_for(self.target or settings.HEROCOOL_TARGET)
+
+    @staticmethod
+    def estimate_for(target, _choice=None):
+        from stacks.cost import site_estimate
+
+        return site_estimate(target)
+
     @property
     def website_url(self):
         return self.outputs.get("website_url", "")

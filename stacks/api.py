@@ -61,6 +61,8 @@ def accepted(view, resource, deployment, code=status.HTTP_202_ACCEPTED):
             "deployment": DeploymentSerializer(deployment).data}
     if not getattr(deployment, "enqueued", True):
         body["warning"] = QUEUE_DOWN
+    if getattr(deployment, "budget_warning", ""):  # issue #17: near the budget
+        body["budget_warning"] = deployment.budget_warning
     return Response(body, status=code)
 
 

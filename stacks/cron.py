@@ -13,3 +13,9 @@ from stacks.notify import retry_due  # noqa: E402
 
 cron.register(retry_due, "maintenance", interval=settings.WEBHOOK_RETRY_SECONDS,
               job_timeout=300, result_ttl=600)
+
+# Expiry (issue #17): remind owners before, then destroy what has expired.
+from stacks.expiry import expire_due  # noqa: E402
+
+cron.register(expire_due, "maintenance", interval=settings.HEROCOOL_EXPIRY_SECONDS,
+              job_timeout=300, result_ttl=600)

@@ -6,6 +6,8 @@ from django import forms
 from django.conf import settings
 
 from herocool_project.forms import StyledFormMixin
+from stacks.cost import estimates_json
+from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
 
 from . import sshkeys
@@ -49,6 +51,10 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.fields["instance_type"] = forms.ChoiceField(choices=instance_type_choices())
+        # What each type costs a month, for the page's script (static/js/estimate.js).
+        self.fields["instance_type"].widget.attrs["data-estimates"] = estimates_json(
+            VirtualMachine, self.instance.target or settings.HEROCOOL_TARGET,
+            settings.VM_INSTANCE_TYPES)
 
     def _mine(self):
         return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
@@ -91,7 +97,7 @@ def _width(network):
     return network.version, network.prefixlen, WIDEST_WITHOUT_TICK[network.version]
 
 
-class VmCreateForm(VmForm):
+class VmCreateForm(ExpiryFieldsMixin, VmForm):
     class Meta(VmForm.Meta):
         fields = ["name", *VmForm.Meta.fields]
         help_texts = {**VmForm.Meta.help_texts,
