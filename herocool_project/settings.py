@@ -357,3 +357,5 @@ HEROCOOL_EXPIRY_REMIND_BEFORE = envint("HEROCOOL_EXPIRY_REMIND_BEFORE", 3600)
 HEROCOOL_EXPIRY_REQUIRED_TYPES = [
     t.strip() for t in os.environ.get("HEROCOOL_EXPIRY_REQUIRED_TYPES", "").split(",")
     if t.strip()]
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
+                          "stacks.expiry.send_expiry_reminder")
