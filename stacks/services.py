@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 
 from herocool_project import redisconn
-from . import budget, hosts, notify
+from . import budget, hosts, notify, plans
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
@@ -282,4 +282,6 @@ def apply_preview(preview, user):
             action__in=[Action.PREVIEW, Action.REFRESH])
         if later.exists():
             raise DeploymentRefused("The resource changed since this preview; preview again.")
-        return request_deployment(resource, Action.UPDATE, user, params=preview.params)
+        # With the preview's plan: the update may do only what the user saw.
+        return request_deployment(resource, Action.UPDATE, user,
+                                  params=plans.apply_params(preview))
