@@ -80,6 +80,24 @@ def refused_as_api(call, *args, **kwargs):
         raise Refused(str(exc)) from None
 
 
+class MonthlyEstimateField(serializers.Field):
+    """The monthly estimate in USD as a string ("11.88"), or null where unpriced
+    (issue #17)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, resource):
+        estimate = resource.monthly_estimate()
+        return str(estimate.total) if estimate.priced else None
+
+
+class ExpiryInput(serializers.Serializer):
+    expires_in = serializers.ChoiceField(choices=["", "2h", "1d", "7d", "date"],
+                                         help_text='"" clears it; "date" uses expires_on.')
+    expires_on = serializers.DateTimeField(required=False)
+
+
 NAME_PARAM = OpenApiParameter("name", OpenApiTypes.STR, description="Only the one so named.")
 
 
@@ -182,6 +200,20 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         deployment = refused_as_api(request_deployment, resource, what, self.request.user)
         resource.refresh_from_db()
         return accepted(self, resource, deployment)
+
+    @extend_schema(request=ExpiryInput)
+    @action(detail=True, methods=["post"])
+    def expiry(self, request, code=None):
+        """Set, extend or clear its expiry (issue #17): destroyed by the platform then."""
+        from .expiry import ExpiryForm
+
+        resource = self.get_object()
+        form = ExpiryForm(body_of(request), resource=resource)
+        if not form.is_valid():
+            raise invalid(form)
+        if not resource.set_expiry(form.cleaned_data["when"]):
+            raise Refused(f"{resource.name} has been deleted.")
+        return Response(self.get_serializer(resource).data)
 
     @extend_schema(responses={200: DeploymentSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -131,3 +131,39 @@ def test_a_change_to_a_required_type_without_an_expiry_is_refused(alice, setting
     with pytest.raises(services.DeploymentRefused, match="requires an expiry"):
         services.request_deployment(vm, "update", alice,
                                     params={**vm.proposed(), "instance_type": "t3.small"})
+
+
+def test_the_api_sets_and_clears_an_expiry_and_shows_it(alice_client, alice, bob, client):
+    import json
+
+    site = Site.objects.create(owner=alice, name="s", content="x", status=Status.LIVE)
+    url = f"/api/v1/sites/{site.code}/expiry/"
+    answer = alice_client.post(url, json.dumps({"expires_in": "2h"}),
+                               content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    site.refresh_from_db()
+    assert answer.json()["expires_at"] is not None and site.expires_at is not None
+    listed = alice_client.get("/api/v1/sites/").json()["results"][0]
+    assert listed["monthly_usd"] == "0.00" and listed["expires_at"] is not None
+    alice_client.post(url, json.dumps({"expires_in": ""}), content_type="application/json")
+    site.refresh_from_db()
+    assert site.expires_at is None
+    client.force_login(bob)
+    assert client.post(url, json.dumps({"expires_in": "2h"}),
+                       content_type="application/json").status_code == 404
+
+
+def test_the_api_cannot_clear_a_required_expiry(alice_client, alice, settings):
+    import json
+
+    settings.HEROCOOL_EXPIRY_REQUIRED_TYPES = ["*"]
+    vm = VirtualMachine.objects.create(owner=alice, name="m", instance_type="t3.micro",
+                                       ssh_public_key=KEY, allowed_cidr="127.0.0.1/32",
+                                       status=Status.LIVE)
+    vm.set_expiry(timezone.now() + HOUR)
+    answer = alice_client.post(f"/api/v1/vms/{vm.code}/expiry/",
+                               json.dumps({"expires_in": ""}), content_type="application/json")
+    assert answer.status_code == 400
+    assert "requires an expiry" in answer.json()["detail"]
+    vm.refresh_from_db()
+    assert vm.expires_at is not None
