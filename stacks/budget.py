@@ -65,6 +65,15 @@ def check(resource, grows_from):
     return warning(after, budget)
 
 
+def over_budget(resource, grows_from):
+    """What check() would refuse, as a sentence ("" when it would pass): for a preview."""
+    try:
+        check(resource, grows_from)
+    except OverBudget as exc:
+        return str(exc).split(". Nothing was changed")[0]
+    return ""
+
+
 def warning(total, budget):
     if budget <= 0 or total < budget * Decimal(str(settings.HEROCOOL_BUDGET_WARN_FRACTION)):
         return ""

@@ -96,7 +96,8 @@ def vm_estimate(target, instance_type):
     hours = assumption("hours_per_month")
     disk = assumption("vm_root_volume_gb")
     return Estimate((
-        Line(f"{instance_type}, {hours} hours", Decimal(region["ec2_hourly"][instance_type]) * hours),
+        Line(f"{instance_type}, {hours} hours",
+             Decimal(region["ec2_hourly"][instance_type]) * hours),
         Line(f"{disk} GB root volume (gp3)", Decimal(region["ebs_gp3_gb_month"]) * disk),
         Line("public IPv4 address", Decimal(region["public_ipv4_hourly"]) * hours),
     ))

@@ -46,7 +46,9 @@ def cost_change(deployment, resource):
     after = changed.monthly_estimate()
     diff = after.total - before.total
     return {"before": before, "after": after, "diff": diff, "sign": "+" if diff >= 0 else "−",
-            "magnitude": abs(diff), "priced": before.priced and after.priced}
+            "magnitude": abs(diff), "priced": before.priced and after.priced,
+            "over_budget": budget.over_budget(changed, before),
+            "planned": bool((deployment.summary or {}).get("plan"))}
 
 
 @register.inclusion_tag("stacks/budget_standing.html")

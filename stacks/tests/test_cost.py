@@ -138,3 +138,20 @@ def test_a_preview_states_the_cost_before_after_and_the_difference(aws, alice_cl
     assert '<span id="cost-before">$11.88</span>' in page
     assert '<span id="cost-after">$34.66</span>' in page
     assert '<span id="cost-diff">+$22.78</span>' in page
+
+
+@pytest.mark.django_db
+def test_a_preview_says_when_deploying_it_would_pass_the_budget(aws, alice_client, alice,
+                                                                 settings):
+    from stacks.models import Deployment
+
+    settings.HEROCOOL_DEFAULT_BUDGET_USD = "20"
+    vm = machine(alice, "box", "t3.micro")
+    preview = Deployment.objects.create(
+        resource=vm, owner=alice, action="preview", stack_name=vm.stack_name,
+        status="succeeded", params={**vm.proposed(), "instance_type": "t3.medium"},
+        summary={"changes": {"update": 1}, "plan": "{}"})
+    page = alice_client.get(preview.get_absolute_url()).content.decode()
+    assert ("Deploying it would be refused. This would bring your monthly estimate to "
+            "$34.66, $14.66 over your budget of $20.00.") in page
+    assert 'id="preview-plan"' in page
