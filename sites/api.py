@@ -2,7 +2,8 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from stacks.api import NAME_PARAM, ChangeSerializer, MonthlyEstimateField, ResourceViewSet
+from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
+                        ResourceViewSet)
 
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
@@ -27,7 +28,7 @@ class SiteContentInput(serializers.Serializer):
     url = serializers.CharField(required=False)
 
 
-class SiteCreateInput(SiteContentInput):
+class SiteCreateInput(SiteContentInput, ExpiryInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 

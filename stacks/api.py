@@ -94,7 +94,8 @@ class MonthlyEstimateField(serializers.Field):
 
 class ExpiryInput(serializers.Serializer):
     expires_in = serializers.ChoiceField(choices=["", "2h", "1d", "7d", "date"],
-                                         help_text='"" clears it; "date" uses expires_on.')
+                                         required=False,
+                                         help_text='"" or none: never; "date": expires_on.')
     expires_on = serializers.DateTimeField(required=False)
 
 

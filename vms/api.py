@@ -3,7 +3,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from herocool_project.clientaddr import client_address
-from stacks.api import NAME_PARAM, ChangeSerializer, MonthlyEstimateField, ResourceViewSet
+from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
+                        ResourceViewSet)
 
 from .forms import VmCreateForm, VmForm
 from .models import VirtualMachine
@@ -37,7 +38,7 @@ class VmInput(serializers.Serializer):
         required=False, help_text="Needed for a range wider than /16 (IPv4) or /48 (IPv6).")
 
 
-class VmCreateInput(VmInput):
+class VmCreateInput(VmInput, ExpiryInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 

@@ -167,3 +167,24 @@ def test_the_api_cannot_clear_a_required_expiry(alice_client, alice, settings):
     assert "requires an expiry" in answer.json()["detail"]
     vm.refresh_from_db()
     assert vm.expires_at is not None
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_destroys_an_expired_site_through_a_real_worker(live_site, processes):
+    """Real processes: the scheduler's expiry pass (stacks/cron.py) and a forking worker
+    (both may run only the functions settings allow)."""
+    from conftest import wait_for
+
+    live_site.set_expiry(timezone.now() - timedelta(seconds=1))
+    processes("manage.py", "scheduler", "stacks/cron.py", HEROCOOL_EXPIRY_SECONDS="1")
+    processes("stacks/tests/slow_worker.py", HEROCOOL_TEST_PROGRAM_PAUSE="0")
+
+    def deleted():
+        """the expired site to be destroyed"""
+        live_site.refresh_from_db()
+        return live_site.status == Status.DELETED
+
+    wait_for(deleted, timeout=120)
+    destroy = live_site.deployments.get(action="destroy")
+    assert destroy.status == "succeeded" and destroy.requested_by == system_user()
