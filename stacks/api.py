@@ -7,7 +7,7 @@ ownership is the owner filter (another user's resource is a 404).
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -80,6 +80,7 @@ def refused_as_api(call, *args, **kwargs):
         raise Refused(str(exc)) from None
 
 
+@extend_schema_field({"type": "string", "nullable": True, "example": "11.88"})
 class MonthlyEstimateField(serializers.Field):
     """The monthly estimate in USD as a string ("11.88"), or null where unpriced
     (issue #17)."""
