@@ -44,6 +44,8 @@ def test_cost_and_expiry_in_the_browser(priced_machine, page):
     expect(page.locator("#total-usd")).to_have_text("$5.00")
     expect(page.locator("#budget-usd")).to_have_text("$6.00")
     expect(page.locator("#budget-warning")).to_contain_text("83% of your budget")
+    expect(page.locator("#vms-table time[data-countdown]")).to_have_text(
+        re.compile(r"^in (1 h 59 min|2 h 0 min)$"))
 
     page.goto(vm.get_absolute_url())
     countdown = page.locator("time[data-countdown]")

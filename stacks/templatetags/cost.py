@@ -4,6 +4,7 @@ import copy
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.html import format_html
 
 from stacks import budget
@@ -25,6 +26,16 @@ def monthly_cost(resource):
     return format_html('<span class="monthly-cost" data-usd="{}" title="{}">{}{}</span>',
                        estimate.total, breakdown(estimate), estimate,
                        "/month" if estimate.priced else "")
+
+
+@register.simple_tag
+def countdown(moment):
+    """A <time> that static/js/countdown.js turns into "in 1 h 59 min", ticking."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+    return format_html('<time datetime="{}" data-countdown title="{}">{}</time>',
+                       moment.isoformat(), local, local)
 
 
 @register.simple_tag

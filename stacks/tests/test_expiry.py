@@ -79,7 +79,7 @@ def test_the_page_shows_a_countdown_and_the_owner_clears_it(alice_client, alice)
     site = Site.objects.create(owner=alice, name="s", content="x", status=Status.LIVE)
     site.set_expiry(timezone.now() + 2 * HOUR)
     page = alice_client.get(site.get_absolute_url()).content.decode()
-    assert f'<time datetime="{site.expires_at.isoformat()}" data-countdown>' in page
+    assert f'<time datetime="{site.expires_at.isoformat()}" data-countdown' in page
     assert "js/countdown.js" in page
     alice_client.post(reverse("sites-expiry", args=[site.code]), {"expires_in": ""})
     site.refresh_from_db()

@@ -1,6 +1,8 @@
 // Expiry countdowns (issue #17): each <time data-countdown datetime="…"> says how long is
 // left ("in 1 h 59 min"), updated every second; its date stays in the title.
 (function () {
+  if (window.herocoolCountdown) return;  // included by more than one part of a page
+  window.herocoolCountdown = true;
   const clocks = document.querySelectorAll("time[data-countdown]");
   if (!clocks.length) return;
   const left = function (ms) {
@@ -13,7 +15,6 @@
   };
   const tick = function () {
     clocks.forEach(function (el) {
-      if (!el.title) el.title = el.textContent;
       el.textContent = left(new Date(el.getAttribute("datetime")) - Date.now());
     });
   };
