@@ -341,13 +341,22 @@ SPECTACULAR_SETTINGS = {
 # --- Cost, budgets, expiry (issue #17) ---------------------------------------------------
 # Monthly estimates (stacks/cost.py; AWS figures in stacks/prices.json). Local capacity is
 # priced by the operator, in USD a month; 0 (the default) makes local resources free.
-HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH",
-                                                       "0")
-HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH", "0")
-HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH = os.environ.get("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "0")
+
+
+def _usd(name, default):
+    """An amount in USD from the environment (or "" where that is the default: none)."""
+    value = os.environ.get(name, default).strip()
+    if value == default == "" or re.fullmatch(r"\d+(\.\d+)?", value):
+        return value
+    raise ValueError(f"{name} must be an amount in USD such as 12 or 4.50, not {value!r}")
+
+
+HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH", "0")
+HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH", "0")
+HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "0")
 # Every user's monthly budget in USD unless an operator sets theirs in the admin; empty:
 # no budget. A change is refused past it, and warned about from BUDGET_WARN_FRACTION on.
-HEROCOOL_DEFAULT_BUDGET_USD = os.environ.get("HEROCOOL_DEFAULT_BUDGET_USD", "")
+HEROCOOL_DEFAULT_BUDGET_USD = _usd("HEROCOOL_DEFAULT_BUDGET_USD", "")
 HEROCOOL_BUDGET_WARN_FRACTION = float(os.environ.get("HEROCOOL_BUDGET_WARN_FRACTION", "0.8"))
 # Expiry: the scheduler's pass (stacks/cron.py) every EXPIRY_SECONDS reminds owners by email
 # EXPIRY_REMIND_BEFORE seconds ahead, then destroys what has expired. Operators can require

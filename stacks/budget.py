@@ -5,7 +5,7 @@ actions) before anything is queued; from HEROCOOL_BUDGET_WARN_FRACTION on, it is
 A user's budget is the operator's override (UserBudget, set in the admin) or else
 HEROCOOL_DEFAULT_BUDGET_USD; empty means none.
 """
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -40,11 +40,8 @@ def budget_of(user_id):
 
 
 def default_budget():
-    try:
-        return Decimal(settings.HEROCOOL_DEFAULT_BUDGET_USD) \
-            if settings.HEROCOOL_DEFAULT_BUDGET_USD else None
-    except InvalidOperation:
-        raise ValueError("HEROCOOL_DEFAULT_BUDGET_USD must be a number of USD, or empty")
+    value = settings.HEROCOOL_DEFAULT_BUDGET_USD  # checked by settings.py
+    return Decimal(value) if value else None
 
 
 def check(resource, grows_from):

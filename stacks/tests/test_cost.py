@@ -155,3 +155,18 @@ def test_a_preview_says_when_deploying_it_would_pass_the_budget(aws, alice_clien
     assert ("Deploying it would be refused. This would bring your monthly estimate to "
             "$34.66, $14.66 over your budget of $20.00.") in page
     assert 'id="preview-plan"' in page
+
+
+def test_prices_and_budgets_in_the_environment_must_be_amounts(monkeypatch):
+    from herocool_project.settings import _usd
+
+    monkeypatch.setenv("HEROCOOL_DEFAULT_BUDGET_USD", "12.50")
+    assert _usd("HEROCOOL_DEFAULT_BUDGET_USD", "") == "12.50"
+    monkeypatch.setenv("HEROCOOL_DEFAULT_BUDGET_USD", "")
+    assert _usd("HEROCOOL_DEFAULT_BUDGET_USD", "") == ""
+    monkeypatch.setenv("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "")
+    with pytest.raises(ValueError, match="must be an amount in USD"):
+        _usd("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "0")
+    monkeypatch.setenv("HEROCOOL_DEFAULT_BUDGET_USD", "$12")
+    with pytest.raises(ValueError, match="not '\\$12'"):
+        _usd("HEROCOOL_DEFAULT_BUDGET_USD", "")
