@@ -160,3 +160,14 @@ def test_no_budget_by_default(alice, keys, settings, host_queue):
         box = machine(alice, keys, f"m{i}", "t3.medium", status=Status.PENDING)
         services.request_deployment(box, "create", alice)
     assert Deployment.objects.count() == 3
+
+
+def test_an_operator_sets_a_users_budget_in_the_admin(client, alice, keys,
+                                                      django_user_model, host_queue):
+    client.force_login(django_user_model.objects.create_superuser("op", password="x"))
+    response = client.post(reverse("admin:stacks_userbudget_add"),
+                           {"user": alice.pk, "monthly_usd": "40"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    machine(alice, keys, "first", "t3.medium")
+    second = machine(alice, keys, "second", "t3.medium", status=Status.PENDING)
+    assert services.request_deployment(second, "create", alice).action == "create"
