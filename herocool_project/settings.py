@@ -366,3 +366,34 @@ EMAIL_VERIFY_MAX_AGE = envint("HEROCOOL_EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = envint("HEROCOOL_PASSWORD_RESET_TIMEOUT", 3600)
 # Leaving: the scheduler moves departures on (destroys, then the data) every sweep.
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "accounts.leaving.advance_departures")
+
+# --- Cost, budgets, expiry (issue #17) ---------------------------------------------------
+# Monthly estimates (stacks/cost.py; AWS figures in stacks/prices.json). Local capacity is
+# priced by the operator, in USD a month; 0 (the default) makes local resources free.
+
+
+def _usd(name, default):
+    """An amount in USD from the environment (or "" where that is the default: none)."""
+    value = os.environ.get(name, default).strip()
+    if value == default == "" or re.fullmatch(r"\d+(\.\d+)?", value):
+        return value
+    raise ValueError(f"{name} must be an amount in USD such as 12 or 4.50, not {value!r}")
+
+
+HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH", "0")
+HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH", "0")
+HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH = _usd("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH", "0")
+# Every user's monthly budget in USD unless an operator sets theirs in the admin; empty:
+# no budget. A change is refused past it, and warned about from BUDGET_WARN_FRACTION on.
+HEROCOOL_DEFAULT_BUDGET_USD = _usd("HEROCOOL_DEFAULT_BUDGET_USD", "")
+HEROCOOL_BUDGET_WARN_FRACTION = float(os.environ.get("HEROCOOL_BUDGET_WARN_FRACTION", "0.8"))
+# Expiry: the scheduler's pass (stacks/cron.py) every EXPIRY_SECONDS reminds owners by email
+# EXPIRY_REMIND_BEFORE seconds ahead, then destroys what has expired. Operators can require
+# an expiry for some instance types (comma-separated) or for every machine ("*").
+HEROCOOL_EXPIRY_SECONDS = envint("HEROCOOL_EXPIRY_SECONDS", 60)
+HEROCOOL_EXPIRY_REMIND_BEFORE = envint("HEROCOOL_EXPIRY_REMIND_BEFORE", 3600)
+HEROCOOL_EXPIRY_REQUIRED_TYPES = [
+    t.strip() for t in os.environ.get("HEROCOOL_EXPIRY_REQUIRED_TYPES", "").split(",")
+    if t.strip()]
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
+                          "stacks.expiry.send_expiry_reminder")

@@ -2,7 +2,8 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from stacks.api import NAME_PARAM, ChangeSerializer, ResourceViewSet
+from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
+                        ResourceViewSet)
 
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
@@ -10,11 +11,12 @@ from .models import Site
 
 class SiteSerializer(serializers.ModelSerializer):
     url = serializers.CharField(source="website_url", read_only=True)
+    monthly_usd = MonthlyEstimateField()
 
     class Meta:
         model = Site
         fields = ["code", "name", "status", "source", "source_url", "url", "last_error",
-                  "target", "created", "updated"]
+                  "target", "created", "updated", "monthly_usd", "expires_at"]
 
 
 class SiteContentInput(serializers.Serializer):
@@ -26,7 +28,7 @@ class SiteContentInput(serializers.Serializer):
     url = serializers.CharField(required=False)
 
 
-class SiteCreateInput(SiteContentInput):
+class SiteCreateInput(SiteContentInput, ExpiryInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 

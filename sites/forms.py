@@ -4,6 +4,7 @@ from django.conf import settings
 
 from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
+from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
 
 from .models import Site
@@ -89,7 +90,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         self.instance.source_url, self.instance.content = url, ""
 
 
-class SiteCreateForm(SiteContentForm):
+class SiteCreateForm(ExpiryFieldsMixin, SiteContentForm):
     class Meta(SiteContentForm.Meta):
         fields = ["name", "source"]
         help_texts = {"name": "Lowercase letters, digits and hyphens, e.g. my-site."}

@@ -63,6 +63,15 @@ class Site(StackResource):
         """The first label of its host name, and the name of its folder of files."""
         return self.address_label or self.stack_name
 
+    def monthly_estimate(self):
+        return self.estimate_for(self.target or settings.HEROCOOL_TARGET)
+
+    @staticmethod
+    def estimate_for(target, _choice=None):
+        from stacks.cost import site_estimate
+
+        return site_estimate(target)
+
     @property
     def website_url(self):
         return self.outputs.get("website_url", "")

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:code>/delete/", views.delete, name="sites-delete"),
     path("<uuid:code>/refresh/", views.refresh, name="sites-refresh"),
     path("<uuid:code>/retry/", views.retry, name="sites-retry"),
+    path("<uuid:code>/expiry/", views.expiry, name="sites-expiry"),
 ]

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from stacks import resource_views as rv
+from stacks.expiry_views import expiry_view
 from stacks.models import Deployment
 
 from .forms import SiteContentForm, SiteCreateForm
@@ -29,3 +30,4 @@ update = rv.update_view(Site, SiteContentForm, "stacks/update.html",
 delete = rv.delete_view(Site, "sites/delete.html")
 refresh = rv.action_view(Site, Action.REFRESH, "Checking {name} for drift.")
 retry = rv.retry_view(Site)
+expiry = expiry_view(Site)

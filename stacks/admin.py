@@ -256,3 +256,4 @@ class StackResourceAdmin(ThroughDeploymentsOnly):
 
 
 from . import notify_admin  # noqa: E402,F401 - webhooks and deliveries (issue #16)
+from . import budget_admin  # noqa: E402,F401 - budgets per user (issue #17)

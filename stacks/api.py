@@ -7,7 +7,7 @@ ownership is the owner filter (another user's resource is a 404).
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -61,6 +61,8 @@ def accepted(view, resource, deployment, code=status.HTTP_202_ACCEPTED):
             "deployment": DeploymentSerializer(deployment).data}
     if not getattr(deployment, "enqueued", True):
         body["warning"] = QUEUE_DOWN
+    if getattr(deployment, "budget_warning", ""):  # issue #17: near the budget
+        body["budget_warning"] = deployment.budget_warning
     return Response(body, status=code)
 
 
@@ -76,6 +78,26 @@ def refused_as_api(call, *args, **kwargs):
         return call(*args, **kwargs)
     except DeploymentRefused as exc:
         raise Refused(str(exc)) from None
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "11.88"})
+class MonthlyEstimateField(serializers.Field):
+    """The monthly estimate in USD as a string ("11.88"), or null where unpriced
+    (issue #17)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, resource):
+        estimate = resource.monthly_estimate()
+        return str(estimate.total) if estimate.priced else None
+
+
+class ExpiryInput(serializers.Serializer):
+    expires_in = serializers.ChoiceField(choices=["", "2h", "1d", "7d", "date"],
+                                         required=False,
+                                         help_text='"" or none: never; "date": expires_on.')
+    expires_on = serializers.DateTimeField(required=False)
 
 
 NAME_PARAM = OpenApiParameter("name", OpenApiTypes.STR, description="Only the one so named.")
@@ -180,6 +202,20 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         deployment = refused_as_api(request_deployment, resource, what, self.request.user)
         resource.refresh_from_db()
         return accepted(self, resource, deployment)
+
+    @extend_schema(request=ExpiryInput)
+    @action(detail=True, methods=["post"])
+    def expiry(self, request, code=None):
+        """Set, extend or clear its expiry (issue #17): destroyed by the platform then."""
+        from .expiry import ExpiryForm
+
+        resource = self.get_object()
+        form = ExpiryForm(body_of(request), resource=resource)
+        if not form.is_valid():
+            raise invalid(form)
+        if not resource.set_expiry(form.cleaned_data["when"]):
+            raise Refused(f"{resource.name} has been deleted.")
+        return Response(self.get_serializer(resource).data)
 
     @extend_schema(responses={200: DeploymentSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -19,3 +19,9 @@ from accounts.leaving import advance_departures  # noqa: E402
 
 cron.register(advance_departures, "maintenance", interval=settings.SWEEP_SECONDS,
               job_timeout=300, result_ttl=600)
+
+# Expiry (issue #17): remind owners before, then destroy what has expired.
+from stacks.expiry import expire_due  # noqa: E402
+
+cron.register(expire_due, "maintenance", interval=settings.HEROCOOL_EXPIRY_SECONDS,
+              job_timeout=300, result_ttl=600)

@@ -65,6 +65,7 @@ class ProgramFailed(EngineError):
 class Result:
     outputs: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    plan: str = ""  # a preview's update plan (JSON text), when asked for one
 
 
 def cli_root():
@@ -314,37 +315,61 @@ def _outputs_of(ws, stack_name, events):
 _QUIET = ["--yes", "--skip-preview", "--color", "never"]
 
 
-def up(project, stack_name, program, *, config=None, on_output=None, new=False):
+def up(project, stack_name, program, *, config=None, on_output=None, new=False, plan=""):
     """Create or update the stack's resources. `new`: the stack is expected not to
     exist yet, so it is made first (`stack init` + `up`: 2 processes); otherwise `up`
-    alone (1), and a missing stack is made then."""
+    alone (1), and a missing stack is made then. `plan`: a preview's update plan (its
+    JSON text): the update may do only what it allows (issue #17)."""
     with _workspace(project) as ws, _translated():
+        flags = _plan_flags(ws, "--plan", plan) if plan else []
         if new:
             _init(ws, stack_name)
         try:
-            events = _up(ws, stack_name, program, config, on_output)
+            events = _up(ws, stack_name, program, config, on_output, flags)
         except auto.errors.StackNotFoundError:
             if new:
                 raise
             _init(ws, stack_name)
-            events = _up(ws, stack_name, program, config, on_output)
+            events = _up(ws, stack_name, program, config, on_output, flags)
         return Result(outputs=_outputs_of(ws, stack_name, events), summary=events.summary())
 
 
-def _up(ws, stack_name, program, config, on_output):
+def _up(ws, stack_name, program, config, on_output, flags=()):
     events = _Events()
-    _cli(ws, stack_name, ["up", *_QUIET, *_config_args(ws, stack_name, config)],
+    _cli(ws, stack_name, ["up", *_QUIET, *flags, *_config_args(ws, stack_name, config)],
          program=program, events=events, on_output=on_output)
     return events
 
 
-def preview(project, stack_name, program, *, config=None, on_output=None):
+def preview(project, stack_name, program, *, config=None, on_output=None, plan=False):
+    """What an update would do. `plan`: also save its update plan (Result.plan)."""
     with _workspace(project) as ws, _translated():
         events = _Events()
-        _cli(ws, stack_name, ["preview", "--color", "never",
+        flags = _plan_flags(ws, "--save-plan") if plan else []
+        _cli(ws, stack_name, ["preview", "--color", "never", *flags,
                               *_config_args(ws, stack_name, config)],
              program=program, events=events, on_output=on_output)
-    return Result(summary={"changes": events.changes or {}})
+        text = _saved_plan(ws, flags[1]) if plan else ""
+    return Result(summary={"changes": events.changes or {}}, plan=text)
+
+
+def _plan_flags(ws, flag, text=None):
+    """Update plans (`--save-plan` / `--plan` a file), still behind PULUMI_EXPERIMENTAL.
+    A plan's secrets are encrypted by the stack's settings file (its passphrase salt),
+    which lives in the temporary work directory: saved with the plan, put back to use it."""
+    ws.env_vars["PULUMI_EXPERIMENTAL"] = "true"
+    path = Path(ws.work_dir) / "plan.json"
+    if text is not None:
+        saved = json.loads(text)
+        path.write_text(saved["plan"])
+        for name, settings_text in saved["stack_settings"].items():
+            (Path(ws.work_dir) / Path(name).name).write_text(settings_text)
+    return [flag, str(path)]
+
+
+def _saved_plan(ws, path):
+    stack_settings = {p.name: p.read_text() for p in Path(ws.work_dir).glob("Pulumi.*.yaml")}
+    return json.dumps({"plan": Path(path).read_text(), "stack_settings": stack_settings})
 
 
 def refresh(project, stack_name, program, *, on_output=None):

@@ -7,7 +7,7 @@ from rq import get_current_job
 
 from herocool_project import logcontext
 
-from . import engine, notify, sweep
+from . import engine, notify, plans, sweep
 from .logwriter import LogWriter
 from .models import Deployment, PrepareError, Status
 
@@ -84,10 +84,15 @@ class DeploymentRunner:
         if action in (Action.CREATE, Action.UPDATE):
             resource.apply_changes(self.deployment.params)  # saved only on success
             resource.prepare(self.deployment, self.say)
-            # A create makes the stack first (2 CLI processes); an update is `up` alone.
-            return engine.up(project, stack, resource.program(),
-                             config=resource.stack_config(), on_output=out,
-                             new=action == Action.CREATE)
+            # A create makes the stack first (2 CLI processes); an update is `up` alone,
+            # held to its preview's plan when it applies one (stacks/plans.py).
+            plan = plans.approved_plan(self.deployment)
+            try:
+                return engine.up(project, stack, resource.program(),
+                                 config=resource.stack_config(), on_output=out,
+                                 new=action == Action.CREATE, plan=plan)
+            except engine.EngineError as exc:
+                raise plans.departure(exc) if plan else exc
         if action == Action.DESTROY:
             return engine.destroy(project, stack, resource.program(), on_output=out)
         if action == Action.REFRESH:
@@ -95,8 +100,10 @@ class DeploymentRunner:
         if action == Action.PREVIEW:
             resource.apply_changes(self.deployment.params)  # in memory only, never saved
             resource.prepare(self.deployment, self.say)
-            return engine.preview(project, stack, resource.program(),
-                                  config=resource.stack_config(), on_output=out)
+            result = engine.preview(project, stack, resource.program(),
+                                    config=resource.stack_config(), on_output=out, plan=True)
+            result.summary["plan"] = result.plan  # kept with the preview (stacks/plans.py)
+            return result
         raise ValueError(f"unknown action {action!r}")
 
     def _finish(self, state, *, result=None, error=""):

@@ -64,6 +64,10 @@ class StackResource(models.Model):
     # The machine a local-target resource lives on (stacks/hosts.py); none for the cloud.
     host = models.ForeignKey("stacks.Host", null=True, blank=True, editable=False,
                              on_delete=models.PROTECT, related_name="+")
+    # Expiry (issue #17, stacks/expiry.py): destroyed by the scheduler at this time; the
+    # owner is reminded (once per expiry set) before.
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -77,6 +81,9 @@ class StackResource(models.Model):
             models.Index(fields=["status", "-id"], name="%(class)s_status"),
             models.Index(fields=["name"], opclasses=["varchar_pattern_ops"],
                          name="%(class)s_name_prefix"),
+            # The scheduler's expiry pass: only the rows that have an expiry.
+            models.Index(fields=["expires_at"], condition=Q(expires_at__isnull=False),
+                         name="%(class)s_expiry"),
             # No index on (created) for the whole table: given one, the database walks it
             # for a user whose rows are few or old, filtering out everyone else's rows.
             # The admin lists by id instead (stacks/admin.py).
@@ -199,6 +206,34 @@ class StackResource(models.Model):
     def outcome(self, outputs):
         """(status, error) after a successful up or refresh: a VM may be found stopped."""
         return Status.LIVE, ""
+
+    # --- cost and expiry (issue #17): stacks/cost.py, stacks/expiry.py -----------------
+    # The fields its estimate depends on (lists and totals group by them).
+    cost_fields = ("target",)
+
+    def monthly_estimate(self):
+        """What it costs a month as it stands in memory (a stacks.cost.Estimate)."""
+        raise NotImplementedError
+
+    @property
+    def expiry_required(self):
+        """Whether the operator requires it to have an expiry."""
+        return False
+
+    def set_expiry(self, when):
+        """Expire at `when` (None: never), unless deleted; a new time earns a new
+        reminder. True when it happened."""
+        changed = type(self).objects.filter(pk=self.pk).exclude(
+            status=Status.DELETED).update(expires_at=when, expiry_reminded_at=None)
+        if changed:
+            self.expires_at, self.expiry_reminded_at = when, None
+        return changed == 1
+
+    def claim_expiry_reminder(self, now):
+        """Only one pass reminds the owner of one expiry."""
+        return type(self).objects.filter(
+            pk=self.pk, expires_at=self.expires_at, expiry_reminded_at=None).update(
+            expiry_reminded_at=now) == 1
 
     # --- quotas: checked by request_deployment under a lock, for every path ----------
     # True where a host-wide limit must hold exactly (quota checks then take the
@@ -427,3 +462,5 @@ from .hosts import Host  # noqa: E402,F401 - a model of this app, defined with i
 # Notifications (issue #16): webhooks, their deliveries and attempts, email settings.
 from .webhooks import (NotificationSettings, Webhook, WebhookAttempt,  # noqa: E402,F401
                        WebhookDelivery)
+# Budgets (issue #17): an operator's per-user override of the default budget.
+from .budget import UserBudget  # noqa: E402,F401

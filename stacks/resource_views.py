@@ -110,6 +110,8 @@ def say_done(request, deployment, success):
         messages.success(request, success)
     else:
         messages.warning(request, QUEUE_DOWN)
+    if getattr(deployment, "budget_warning", ""):  # issue #17: near the budget
+        messages.warning(request, deployment.budget_warning)
 
 
 def preview_and_redirect(request, form):

@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 
 from herocool_project import redisconn
-from . import hosts, notify
+from . import budget, hosts, notify, plans
 from .models import Deployment, Status
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,12 @@ def request_deployment(resource, action, user, *, params=None):
         _check_allowed(resource, action, user)
         if action == Action.CREATE:
             _place(resource)
+        cost_before = resource.monthly_estimate() if action == Action.UPDATE else None
         resource.apply_changes(params or {})  # in memory: what the quotas must allow
-        if action in GROWING and (problem := resource.quota_problem()):
+        if action in GROWING and (problem := resource.quota_problem()
+                                  or _expiry_problem(resource)):
             raise DeploymentRefused(problem)
+        budget_warning = _check_budget(resource, cost_before) if action in GROWING else ""
         try:
             with transaction.atomic():
                 deployment = Deployment.objects.create(
@@ -72,7 +75,22 @@ def request_deployment(resource, action, user, *, params=None):
             resource.transition(STATUS_ON_REQUEST[action], expected=NOT_DELETED,
                                 last_error="")
         transaction.on_commit(lambda: _enqueue_noting(deployment, resource))
+    deployment.budget_warning = budget_warning  # for the page or the API to show
     return deployment
+
+
+def _check_budget(resource, cost_before):
+    try:
+        return budget.check(resource, cost_before)
+    except budget.OverBudget as exc:
+        raise DeploymentRefused(str(exc)) from None
+
+
+def _expiry_problem(resource):
+    if resource.expiry_required and resource.expires_at is None:
+        return (f"The operator requires an expiry for {resource._meta.verbose_name}s "
+                "like this one: give it one first.")
+    return ""
 
 
 def lock_quotas(resource):
@@ -264,4 +282,6 @@ def apply_preview(preview, user):
             action__in=[Action.PREVIEW, Action.REFRESH])
         if later.exists():
             raise DeploymentRefused("The resource changed since this preview; preview again.")
-        return request_deployment(resource, Action.UPDATE, user, params=preview.params)
+        # With the preview's plan: the update may do only what the user saw.
+        return request_deployment(resource, Action.UPDATE, user,
+                                  params=plans.apply_params(preview))

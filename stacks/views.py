@@ -101,4 +101,6 @@ def apply_preview(request, code):
         messages.error(request, str(exc))
         return redirect(preview)
     messages.success(request, "Deploying the previewed changes.")
+    if getattr(deployment, "budget_warning", ""):  # issue #17: near the budget
+        messages.warning(request, deployment.budget_warning)
     return redirect(deployment.resource)

@@ -3,7 +3,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from herocool_project.clientaddr import client_address
-from stacks.api import NAME_PARAM, ChangeSerializer, ResourceViewSet
+from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
+                        ResourceViewSet)
 
 from .forms import VmCreateForm, VmForm
 from .models import VirtualMachine
@@ -11,11 +12,12 @@ from .models import VirtualMachine
 
 class VmSerializer(serializers.ModelSerializer):
     ssh = serializers.SerializerMethodField()
+    monthly_usd = MonthlyEstimateField()
 
     class Meta:
         model = VirtualMachine
         fields = ["code", "name", "status", "instance_type", "allowed_cidr", "ssh",
-                  "last_error", "target", "created", "updated"]
+                  "last_error", "target", "created", "updated", "monthly_usd", "expires_at"]
 
     def get_ssh(self, vm) -> dict:
         """{user, host, port, command} once it has an address, else {}."""
@@ -36,7 +38,7 @@ class VmInput(serializers.Serializer):
         required=False, help_text="Needed for a range wider than /16 (IPv4) or /48 (IPv6).")
 
 
-class VmCreateInput(VmInput):
+class VmCreateInput(VmInput, ExpiryInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 

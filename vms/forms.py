@@ -7,6 +7,8 @@ from django.conf import settings
 
 from accounts.models import SshKey
 from herocool_project.forms import StyledFormMixin
+from stacks.cost import estimates_json
+from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
 
 from . import sshkeys
@@ -57,6 +59,10 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.fields["saved_key"].queryset = SshKey.objects.filter(user=owner)
+        # What each type costs a month, for the page's script (static/js/estimate.js).
+        self.fields["instance_type"].widget.attrs["data-estimates"] = estimates_json(
+            VirtualMachine, self.instance.target or settings.HEROCOOL_TARGET,
+            settings.VM_INSTANCE_TYPES)
 
     def _mine(self):
         return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
@@ -106,7 +112,7 @@ def _width(network):
     return network.version, network.prefixlen, WIDEST_WITHOUT_TICK[network.version]
 
 
-class VmCreateForm(VmForm):
+class VmCreateForm(ExpiryFieldsMixin, VmForm):
     class Meta(VmForm.Meta):
         fields = ["name", *VmForm.Meta.fields]
         help_texts = {**VmForm.Meta.help_texts,

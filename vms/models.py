@@ -38,6 +38,22 @@ class VirtualMachine(StackResource):
     def size(self):
         return settings.VM_INSTANCE_TYPES.get(self.instance_type, {})
 
+    cost_fields = ("target", "instance_type")
+
+    def monthly_estimate(self):
+        return self.estimate_for(self.target or settings.HEROCOOL_TARGET, self.instance_type)
+
+    @staticmethod
+    def estimate_for(target, instance_type):
+        from stacks.cost import vm_estimate
+
+        return vm_estimate(target, instance_type)
+
+    @property
+    def expiry_required(self):
+        required = settings.HEROCOOL_EXPIRY_REQUIRED_TYPES
+        return "*" in required or self.instance_type in required
+
     @property
     def ssh_command(self):
         out = self.outputs

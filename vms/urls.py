@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:code>/delete/", views.delete, name="vms-delete"),
     path("<uuid:code>/refresh/", views.refresh, name="vms-refresh"),
     path("<uuid:code>/retry/", views.retry, name="vms-retry"),
+    path("<uuid:code>/expiry/", views.expiry, name="vms-expiry"),
 ]

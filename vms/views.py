@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from herocool_project.clientaddr import client_address
 from stacks import resource_views as rv
+from stacks.expiry_views import expiry_view
 from stacks.models import Deployment
 
 from .forms import VmCreateForm, VmForm
@@ -30,3 +31,4 @@ update = rv.update_view(VirtualMachine, VmForm, "stacks/update.html", "Updating 
 delete = rv.delete_view(VirtualMachine, "vms/delete.html")
 refresh = rv.action_view(VirtualMachine, Action.REFRESH, "Checking {name} for drift.")
 retry = rv.retry_view(VirtualMachine)
+expiry = expiry_view(VirtualMachine)

@@ -1,0 +1,143 @@
+"""What a resource costs a month, before it is applied.
+
+AWS figures come from stacks/prices.json (its source, date and assumptions are written
+there); a region without figures has "no price". Local resources cost what the operator
+prices their capacity at (HEROCOOL_LOCAL_PRICE_*, 0 by default). An estimate is a list of
+lines (label, exact amount); its total is rounded to the cent.
+"""
+import functools
+import json
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count
+
+from .models import Status, resource_models
+
+CENT = Decimal("0.01")
+PRICES_FILE = Path(__file__).with_name("prices.json")
+
+
+@functools.cache
+def prices():
+    return json.loads(PRICES_FILE.read_text(), parse_float=Decimal)
+
+
+def assumption(name):
+    return Decimal(prices()["assumptions"][name])
+
+
+def aws_region_prices():
+    """The figures for the configured region, or None when the table has none."""
+    return prices()["aws"]["regions"].get(settings.AWS_REGION)
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    usd: Decimal
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A monthly cost: its lines, or `unpriced` with the reason when there are no figures."""
+
+    lines: tuple = ()
+    unpriced: str = ""
+    count: int = field(default=1)
+
+    @property
+    def total(self):
+        return sum((line.usd for line in self.lines), Decimal(0)).quantize(
+            CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def priced(self):
+        return not self.unpriced
+
+    def __str__(self):
+        return usd(self.total) if self.priced else "no price"
+
+    def as_json(self):
+        return {"total": str(self.total), "priced": self.priced, "unpriced": self.unpriced,
+                "lines": [[line.label, str(line.usd)] for line in self.lines]}
+
+
+def usd(amount):
+    return f"${Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP):,}"
+
+
+def no_price(what):
+    return Estimate(unpriced=f"No price figures for {what} in region "
+                             f"{settings.AWS_REGION or '(none set)'}.")
+
+
+def local_price(name):
+    return Decimal(str(getattr(settings, name)))
+
+
+# --- per kind of resource ------------------------------------------------------------
+
+def vm_estimate(target, instance_type):
+    size = settings.VM_INSTANCE_TYPES.get(instance_type, {})
+    if target == "local":
+        gb = Decimal(size.get("local_memory_mb", 0)) / 1024
+        return Estimate((
+            Line(f"{gb.normalize()} GB of memory",
+                 gb * local_price("HEROCOOL_LOCAL_PRICE_PER_GB_RAM_MONTH")),
+            Line(f"{size.get('local_vcpus', 0)} vCPU",
+                 size.get("local_vcpus", 0) * local_price("HEROCOOL_LOCAL_PRICE_PER_VCPU_MONTH")),
+        ))
+    region = aws_region_prices()
+    if region is None or instance_type not in region["ec2_hourly"]:
+        return no_price(instance_type)
+    hours = assumption("hours_per_month")
+    disk = assumption("vm_root_volume_gb")
+    return Estimate((
+        Line(f"{instance_type}, {hours} hours",
+             Decimal(region["ec2_hourly"][instance_type]) * hours),
+        Line(f"{disk} GB root volume (gp3)", Decimal(region["ebs_gp3_gb_month"]) * disk),
+        Line("public IPv4 address", Decimal(region["public_ipv4_hourly"]) * hours),
+    ))
+
+
+def site_estimate(target):
+    if target == "local":
+        return Estimate((Line("one site", local_price("HEROCOOL_LOCAL_PRICE_PER_SITE_MONTH")),))
+    region = aws_region_prices()
+    if region is None:
+        return no_price("a site")
+    out, gets = assumption("site_transfer_out_gb"), assumption("site_get_requests")
+    puts, stored = assumption("site_put_requests"), assumption("site_storage_gb")
+    return Estimate((
+        Line(f"{out} GB sent out", Decimal(region["transfer_out_gb"]) * out),
+        Line(f"{gets:,} GET requests", Decimal(region["s3_get_per_1000"]) * gets / 1000),
+        Line(f"{puts:,} PUT requests", Decimal(region["s3_put_per_1000"]) * puts / 1000),
+        Line(f"{stored} GB stored", Decimal(region["s3_storage_gb_month"]) * stored),
+    ))
+
+
+# --- totals --------------------------------------------------------------------------
+
+def owner_total(owner_id, *, excluding=None):
+    """(total, unpriced count) of an owner's resources that are not deleted, leaving out
+    the resource `excluding`: one grouped query per kind, never one per row."""
+    total, unpriced = Decimal(0), 0
+    for model in resource_models():
+        rows = model.objects.filter(owner_id=owner_id).exclude(status=Status.DELETED)
+        if excluding is not None and isinstance(excluding, model):
+            rows = rows.exclude(pk=excluding.pk)
+        for row in rows.values(*model.cost_fields).annotate(n=Count("id")).order_by():
+            n = row.pop("n")
+            estimate = model(**row).monthly_estimate()
+            total += estimate.total * n
+            unpriced += 0 if estimate.priced else n
+    return total, unpriced
+
+
+def estimates_json(model, target, choices):
+    """{choice: estimate} for a form's script: what each choice of a field would cost."""
+    return json.dumps({value: model.estimate_for(target, value).as_json()
+                       for value in choices})

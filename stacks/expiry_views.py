@@ -1,0 +1,33 @@
+"""The owner sets, extends or clears a resource's expiry (issue #17)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from herocool_project.ratelimit import limit_changes
+
+from .expiry import ExpiryForm
+from .resource_views import resource_for_user
+
+
+def expiry_view(model):
+    @login_required
+    @limit_changes
+    @require_POST
+    def view(request, code):
+        """Set (or extend) the expiry to the chosen time, or clear it."""
+        resource = resource_for_user(model, request, code)
+        form = ExpiryForm(request.POST, resource=resource)
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        elif not resource.set_expiry(form.cleaned_data["when"]):
+            messages.error(request, f"{resource.name} has been deleted.")
+        elif resource.expires_at is None:
+            messages.success(request, f"{resource.name} no longer expires.")
+        else:
+            when = timezone.localtime(resource.expires_at).strftime("%Y-%m-%d %H:%M %Z")
+            messages.success(request, f"{resource.name} now expires at {when}.")
+        return redirect(resource)
+
+    return view
