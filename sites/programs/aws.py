@@ -5,14 +5,17 @@ deprecated aliases there; the plain names below are current). No region is
 set here: the engine puts aws:region into the stack config.
 """
 import json
+from pathlib import Path
 from typing import Callable
 
 import pulumi
 import pulumi_aws as aws
 
+from .content_types import content_type
 from .spec import SiteSpec
 
 INDEX_KEY = "index.html"
+NOT_FOUND_KEY = "404.html"
 
 
 def _tags(spec: SiteSpec) -> dict:
@@ -63,19 +66,23 @@ def _declare(spec: SiteSpec) -> None:
         tags=_tags(spec),
     )
     openers = _open_bucket(spec, bucket)
+    keys = [path for path, _ in spec.files]
     website = aws.s3.BucketWebsiteConfiguration(
         f"{spec.stack_name}-website",
         bucket=bucket.id,
         index_document={"suffix": INDEX_KEY},
+        error_document={"key": NOT_FOUND_KEY} if NOT_FOUND_KEY in keys else None,
     )
-    aws.s3.BucketObject(
-        f"{spec.stack_name}-index",
-        bucket=bucket.id,
-        key=INDEX_KEY,
-        content=spec.index_html,
-        content_type=spec.content_type,
-        tags=_tags(spec),
-    )
+    for key in keys:
+        # One object per file, typed by the same table as the local origin's.
+        aws.s3.BucketObject(
+            f"{spec.stack_name}-{key}",
+            bucket=bucket.id,
+            key=key,
+            source=pulumi.FileAsset(str(Path(spec.files_dir, *key.split("/")))),
+            content_type=content_type(key),
+            tags=_tags(spec),
+        )
     # PutBucketPolicy is refused while the public access block still blocks
     # public policies, so the policy must wait for it.
     aws.s3.BucketPolicy(
@@ -92,5 +99,5 @@ def _declare(spec: SiteSpec) -> None:
 
 
 def program(spec: SiteSpec) -> Callable[[], None]:
-    """Return an inline Pulumi program that publishes spec.index_html."""
+    """Return an inline Pulumi program that publishes the files staged in spec.files_dir."""
     return lambda: _declare(spec)

@@ -11,7 +11,9 @@ def program(spec, *, sites_root, url_template):
             "site",
             sites_root=sites_root,
             host=spec.stack_name,
-            index_html=spec.index_html,
+            content_hash=spec.content_hash,
+            files_dir=spec.files_dir,
+            keep_releases=spec.keep_releases,
             url_template=url_template,
         )
         pulumi.export("website_url", site.website_url)

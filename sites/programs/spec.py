@@ -1,5 +1,4 @@
 """What a site program needs to know: plain data, no Django."""
-import hashlib
 from dataclasses import dataclass
 
 
@@ -7,9 +6,9 @@ from dataclasses import dataclass
 class SiteSpec:
     stack_name: str  # stable, e.g. "site-u3-1a2b3c4d5e6f"; also the site's host label
     owner: str  # the owner's username, for tags
-    index_html: str  # the page to publish as index.html
-    content_type: str = "text/html; charset=utf-8"
-
-    @property
-    def content_hash(self):
-        return hashlib.sha256(self.index_html.encode()).hexdigest()
+    # The release's files, staged by the job (sites/tree.py): their folder ("" when the
+    # release is already published on the local target's host), and [(path, size)].
+    files_dir: str = ""
+    content_hash: str = ""  # sites/archive.tree_hash of the files: the release's name
+    files: tuple = ()
+    keep_releases: int = 10  # release folders the local target keeps to roll back to

@@ -49,7 +49,19 @@ def urn_of(mocks, typ):
     return mocks.monitor.urns[name]
 
 
-SPEC = SiteSpec(stack_name="site-u3-1a2b3c4d5e6f", owner="alice", index_html="<h1>Hello</h1>")
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    """A release's files as the job stages them."""
+    folder = tmp_path_factory.mktemp("staged")
+    (folder / "css").mkdir()
+    (folder / "index.html").write_text("<h1>Hello</h1>")
+    (folder / "css" / "site.css").write_text("h1 {}")
+    (folder / "404.html").write_text("<h1>Lost</h1>")
+    return folder
+
+
+SPEC = SiteSpec(stack_name="site-u3-1a2b3c4d5e6f", owner="alice", files_dir="/nowhere",
+                content_hash="c0ffee", files=(("index.html", 14),))
 BUCKET_NAME = "site-u3-1a2b3c4d5e6f-abc1234"
 
 
@@ -63,14 +75,17 @@ def test_declares_every_website_resource(mocks):
         assert only(mocks, typ)["bucket"] == BUCKET_NAME, typ
 
 
-def test_index_object_carries_spec_content(mocks):
-    spec = SiteSpec(stack_name="site-u9-ffff", owner="bob",
-                    index_html="<p>é ünïcode</p>", content_type="text/html; charset=latin-1")
+def test_each_staged_file_is_an_object_with_its_type(mocks, staged):
+    spec = SiteSpec(stack_name="site-u9-ffff", owner="bob", files_dir=str(staged),
+                    content_hash="c0ffee", files=(("404.html", 13), ("css/site.css", 5),
+                                                  ("index.html", 14)))
     deploy(spec)
-    index = only(mocks, OBJECT)
-    assert index["key"] == "index.html"
-    assert index["content"] == spec.index_html
-    assert index["contentType"] == spec.content_type
+    objects = {o["key"]: o for o in mocks.all_of(OBJECT)}
+    assert sorted(objects) == ["404.html", "css/site.css", "index.html"]
+    assert objects["css/site.css"]["contentType"] == "text/css; charset=utf-8"
+    assert objects["index.html"]["contentType"] == "text/html; charset=utf-8"
+    assert objects["css/site.css"]["source"].path == str(staged / "css" / "site.css")
+    assert only(mocks, WEBSITE)["errorDocument"] == {"key": "404.html"}
 
 
 def test_website_serves_index_html(mocks):
