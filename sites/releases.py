@@ -68,6 +68,7 @@ class Release(models.Model):
     content_hash = models.CharField(max_length=64)  # archive.tree_hash of its files
     files = models.JSONField(default=dict)  # {path: [size, sha256]}
     total_bytes = models.BigIntegerField(default=0)
+    file_count = models.PositiveIntegerField(default=0)
     rollback_of = models.PositiveIntegerField(null=True, blank=True)  # the number restored
 
     class Meta:
@@ -87,10 +88,14 @@ class Release(models.Model):
     def short_hash(self):
         return self.content_hash[:12]
 
-    def source_fields(self):
-        """The site's fields that publish this release again (a rollback's params)."""
+    def rollback_params(self):
+        """An update's params that publish this release again: the site's source fields
+        as they were, and the release they restore (its job fetches nothing)."""
         return {"source": self.source, "source_url": self.source_url,
-                "content": self.content, "archive": self.archive}
+                "content": self.content, "archive": self.archive, "release": str(self.code)}
+
+    def get_source_display(self):
+        return dict(self.site.Source.choices).get(self.source, self.source)
 
     @classmethod
     def record(cls, site, deployment, tree):
@@ -105,6 +110,7 @@ class Release(models.Model):
             archive=site.archive, content_hash=tree.content_hash,
             files={path: list(entry) for path, entry in tree.manifest.items()},
             total_bytes=sum(size for size, _ in tree.manifest.values()),
+            file_count=len(tree.manifest),
             rollback_of=restored.number if restored else None)
 
     @classmethod
@@ -119,6 +125,13 @@ class Release(models.Model):
                                    used__lt=timezone.now() - ARCHIVE_GRACE).exclude(
             sha256__in=needed).delete()
         return removed
+
+
+def live_release(site):
+    """The release a live site serves: its newest (every success records one)."""
+    if site.is_deleted:
+        return None
+    return site.releases.order_by("-number").only("pk", "number").first()
 
 
 def diff(older, newer):

@@ -1,14 +1,21 @@
 """Static site pages. Lists and details read the database only, never the engine."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
 from stacks.models import Deployment
+from stacks.services import DeploymentRefused, request_deployment
 
+from . import releases
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
 
 Action = Deployment.Action
+# Columns the release list never shows (a release's file list can be thousands long).
+LIST_DEFERRED = ("files", "content")
 
 
 index = rv.index_view(Site, "sites/index.html", "sites")
@@ -18,10 +25,47 @@ create = rv.create_view(SiteCreateForm, "sites/create.html",
 
 @login_required
 def detail(request, code):
-    """A site's status, URL, and deployment history."""
+    """A site's status, URL, releases and deployment history."""
     site = rv.resource_for_user(Site, request, code)
+    kept = list(site.releases.select_related("created_by").defer(*LIST_DEFERRED))
+    for release, older in zip(kept, kept[1:]):
+        release.previous = older.number  # its "Changes" compare with this one
     return render(request, "sites/detail.html",
-                  {"site": site, **rv.detail_context(request, site)})
+                  {"site": site, "releases": kept, "live": releases.live_release(site),
+                   **rv.detail_context(request, site)})
+
+
+@login_required
+@limit_changes
+@require_POST
+def rollback(request, code, number):
+    """Publish an earlier release again: an ordinary update deployment, with its log."""
+    site = rv.resource_for_user(Site, request, code)
+    release = get_object_or_404(site.releases, number=number)
+    live = releases.live_release(site)
+    if live is not None and live.pk == release.pk:
+        messages.error(request, f"v{number} is the live release already.")
+        return redirect(site)
+    try:
+        deployment = request_deployment(site, Action.UPDATE, request.user,
+                                        params=release.rollback_params())
+    except DeploymentRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(site)
+    rv.say_done(request, deployment, f"Rolling {site.name} back to v{number}.")
+    return redirect(site)
+
+
+@login_required
+def release_diff(request, code, old, new):
+    """The files added, removed and changed from release `old` to release `new`."""
+    site = rv.resource_for_user(Site, request, code)
+    older = get_object_or_404(site.releases, number=old)
+    newer = get_object_or_404(site.releases, number=new)
+    added, removed, changed = releases.diff(older, newer)
+    return render(request, "sites/release_diff.html", {
+        "site": site, "older": older, "newer": newer, "added": added,
+        "removed": removed, "changed": changed})
 
 
 update = rv.update_view(Site, SiteContentForm, "stacks/update.html",
