@@ -10,8 +10,6 @@ urlpatterns = [
     path("<uuid:code>/delete/", views.delete, name="sites-delete"),
     path("<uuid:code>/refresh/", views.refresh, name="sites-refresh"),
     path("<uuid:code>/retry/", views.retry, name="sites-retry"),
-    path("<uuid:code>/releases/<int:number>/rollback/", views.rollback,
-         name="sites-rollback"),
-    path("<uuid:code>/releases/<int:old>...<int:new>/", views.release_diff,
-         name="sites-release-diff"),
+    path("<uuid:code>/rollback/", views.rollback, name="sites-rollback"),
+    path("<uuid:code>/changes/", views.release_diff, name="sites-release-diff"),
 ]

@@ -38,9 +38,11 @@ def detail(request, code):
 @login_required
 @limit_changes
 @require_POST
-def rollback(request, code, number):
-    """Publish an earlier release again: an ordinary update deployment, with its log."""
+def rollback(request, code):
+    """Publish an earlier release (POST `release`: its number) again: an ordinary update
+    deployment, with its log."""
     site = rv.resource_for_user(Site, request, code)
+    number = _number(request.POST.get("release"))
     release = get_object_or_404(site.releases, number=number)
     live = releases.live_release(site)
     if live is not None and live.pk == release.pk:
@@ -57,15 +59,20 @@ def rollback(request, code, number):
 
 
 @login_required
-def release_diff(request, code, old, new):
-    """The files added, removed and changed from release `old` to release `new`."""
+def release_diff(request, code):
+    """The files added, removed and changed from release `?from=` to release `?to=`."""
     site = rv.resource_for_user(Site, request, code)
-    older = get_object_or_404(site.releases, number=old)
-    newer = get_object_or_404(site.releases, number=new)
+    older = get_object_or_404(site.releases, number=_number(request.GET.get("from")))
+    newer = get_object_or_404(site.releases, number=_number(request.GET.get("to")))
     added, removed, changed = releases.diff(older, newer)
     return render(request, "sites/release_diff.html", {
         "site": site, "older": older, "newer": newer, "added": added,
         "removed": removed, "changed": changed})
+
+
+def _number(text):
+    """A release number from a form or query string; 0 (no release) if it is not one."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else 0
 
 
 update = rv.update_view(Site, SiteContentForm, "stacks/update.html",

@@ -98,13 +98,14 @@ def test_a_folder_site_is_served_released_compared_rolled_back_and_deleted(
     assert site.status == Status.LIVE, site.last_error
     assert get(origin, site, "/css/site.css")[2] == b"h1 { color: crimson }"
     assert get(origin, site, "/about.html")[2] == b"<h1>About us</h1>"
-    diff = alice_client.get(reverse("sites-release-diff", args=[site.code, 1, 2]))
+    diff = alice_client.get(reverse("sites-release-diff", args=[site.code]),
+                            {"from": 1, "to": 2})
     assert diff.context["added"] == ["about.html"]
     assert diff.context["removed"] == []
     assert diff.context["changed"] == ["css/site.css"]
 
     # Rollback: an update deployment with its log; the first content is served again.
-    response = alice_client.post(reverse("sites-rollback", args=[site.code, 1]))
+    response = alice_client.post(reverse("sites-rollback", args=[site.code]), {"release": 1})
     assert response.status_code == 302
     run_jobs()
     site.refresh_from_db()
@@ -143,7 +144,7 @@ def test_a_one_page_site_is_a_release_too_and_rolls_back(alice_client, origin, r
                       {"source": "html", "html": "<h1>two</h1>"})
     run_jobs()
     assert get(origin, site, "/")[2] == b"<h1>two</h1>"
-    alice_client.post(reverse("sites-rollback", args=[site.code, 1]))
+    alice_client.post(reverse("sites-rollback", args=[site.code]), {"release": 1})
     run_jobs()
     site.refresh_from_db()
     assert get(origin, site, "/")[2] == b"<h1>one</h1>"
