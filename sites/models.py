@@ -57,7 +57,18 @@ class Site(StackResource):
             content_hash=tree.content_hash if tree else self.outputs.get("content_hash", ""),
             files=tuple(sorted((p, size) for p, (size, _) in tree.manifest.items()))
             if tree else (),
-            keep_releases=settings.SITES_KEEP_RELEASES)
+            keep_releases=settings.SITES_KEEP_RELEASES,
+            changed=self._changed_since_live() if self.target == "aws" else ())
+
+    def _changed_since_live(self):
+        """Paths added, changed or removed since the release live now (for the CDN)."""
+        if self.tree is None:
+            return ()
+        live = self.releases.order_by("-number").only("files").first()
+        before = live.files if live else {}
+        now = self.tree.manifest
+        changed = {p for p, (_, digest) in now.items() if before.get(p, [0, ""])[1] != digest}
+        return tuple(sorted(changed | (set(before) - set(now)))) if before else ()
 
     def program(self):
         if self.target == "aws":

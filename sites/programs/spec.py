@@ -12,3 +12,11 @@ class SiteSpec:
     content_hash: str = ""  # sites/archive.tree_hash of the files: the release's name
     files: tuple = ()
     keep_releases: int = 10  # release folders the local target keeps to roll back to
+    # Paths whose content differs from the live release's (the aws target invalidates
+    # them at its CDN); empty for a first release.
+    changed: tuple = ()
+    # aws: an optional custom domain; the operator's Route 53 zone that validates its
+    # certificate, if any; else whether the user's own DNS record got it issued.
+    domain: str = ""
+    hosted_zone_id: str = ""
+    certificate_issued: bool = False
