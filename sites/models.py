@@ -58,7 +58,9 @@ class Site(StackResource):
             files=tuple(sorted((p, size) for p, (size, _) in tree.manifest.items()))
             if tree else (),
             keep_releases=settings.SITES_KEEP_RELEASES,
-            changed=self._changed_since_live() if self.target == "aws" else ())
+            changed=self._changed_since_live() if self.target == "aws" else (),
+            domains=tuple(self.domains.exclude(verified_at=None).order_by("name")
+                          .values_list("name", flat=True)) if self.pk else ())
 
     def _changed_since_live(self):
         """Paths added, changed or removed since the release live now (for the CDN)."""
@@ -125,8 +127,9 @@ class Site(StackResource):
                 self.tree = tree.Tree("", {p: tuple(v) for p, v in restoring.files.items()})
                 say("Its files are still on this host: publishing them again.")
                 return
-        elif self.source == self.Source.URL:
-            self._fetch(say)
+        elif self.source == self.Source.URL and (deployment.action == "create" or
+                                                 self._source_changed(deployment)):
+            self._fetch(say)  # not for a redeploy of the same source (domains changed)
         self._stage(say)
 
     def _fetch(self, say):
@@ -157,6 +160,9 @@ class Site(StackResource):
         say("Staged %d files, %d bytes; content %s", len(sizes), sum(sizes),
             self.tree.content_hash[:12])
 
+    def _source_changed(self, deployment):
+        return any(name in deployment.params for name in self.change_fields)
+
     def deployed(self, deployment):
         """A successful create or update is recorded as a release (older ones pruned);
         a destroy drops the uploaded archives (the releases stay, as history)."""
@@ -168,6 +174,10 @@ class Site(StackResource):
             return
         if self.tree is None or deployment.action not in ("create", "update"):
             return
+        last = self.releases.order_by("-number").only("content_hash").first()
+        if last and last.content_hash == self.tree.content_hash and \
+                "release" not in deployment.params and not self._source_changed(deployment):
+            return  # the same files again (e.g. a domain published): no new release
         Release.record(self, deployment, self.tree)
         Release.prune(self, settings.SITES_KEEP_RELEASES)
         if self.target != "local":
@@ -181,4 +191,5 @@ def sites_per_host(hosts, *, excluding=None):
     return {row["host"]: row["n"] for row in rows}
 
 
-from .releases import Release, SiteArchive  # noqa: E402,F401 - models of this app
+from .domains import SiteDomain  # noqa: E402,F401 - models of this app
+from .releases import Release, SiteArchive  # noqa: E402,F401

@@ -102,6 +102,23 @@ GZIP_MIN = 256
 GZIP_MAX = 8 * 1024 * 1024
 
 
+DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+
+
+def domain_dir(root: Path, hosts: list) -> Path | None:
+    """The site a verified custom domain names (SITES_ROOT/.domains/<domain>, a link the
+    site's deployment made), if it leads to a site folder directly under root."""
+    if len(hosts) != 1:
+        return None
+    name = hosts[0].split(":", 1)[0].lower().removesuffix(".")
+    if not DOMAIN.fullmatch(name):
+        return None
+    site = confined(root, root / ".domains" / name)
+    if site is None or site.parent != root.resolve() or not site.is_dir():
+        return None
+    return site
+
+
 def docroot(site: Path) -> Path | None:
     """The folder a request to `site` is served from, resolved once, so one request sees
     one release even if another goes live meanwhile: the release its `live` symlink names
@@ -168,7 +185,8 @@ class SiteHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
 
     def _serve(self):
-        site = site_dir(self.server.root, self.headers.get_all("Host") or [])
+        hosts = self.headers.get_all("Host") or []
+        site = site_dir(self.server.root, hosts) or domain_dir(self.server.root, hosts)
         root = None if site is None else docroot(site)
         if root is None:
             return self._plain(404, "No site here")

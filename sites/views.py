@@ -1,6 +1,7 @@
 """Static site pages. Lists and details read the database only, never the engine."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,7 +10,7 @@ from stacks import resource_views as rv
 from stacks.models import Deployment
 from stacks.services import DeploymentRefused, request_deployment
 
-from . import releases
+from . import domains, releases
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
 
@@ -27,11 +28,12 @@ create = rv.create_view(SiteCreateForm, "sites/create.html",
 def detail(request, code):
     """A site's status, URL, releases and deployment history."""
     site = rv.resource_for_user(Site, request, code)
-    kept = list(site.releases.select_related("created_by").defer(*LIST_DEFERRED))
+    kept = list(site.releases.select_related("created_by").defer(*LIST_DEFERRED)[:50])
     for release, older in zip(kept, kept[1:]):
         release.previous = older.number  # its "Changes" compare with this one
     return render(request, "sites/detail.html",
                   {"site": site, "releases": kept, "live": releases.live_release(site),
+                   "domains": site.domains.all(),
                    **rv.detail_context(request, site)})
 
 
@@ -68,6 +70,60 @@ def release_diff(request, code):
     return render(request, "sites/release_diff.html", {
         "site": site, "older": older, "newer": newer, "added": added,
         "removed": removed, "changed": changed})
+
+
+def _domain_view(act):
+    """A POST-only view doing `act(request, site, name)` for the user's site; a refusal
+    is shown on the site's page."""
+
+    @login_required
+    @limit_changes
+    @require_POST
+    def view(request, code):
+        site = rv.resource_for_user(Site, request, code)
+        if site.is_deleted or site.target != "local":
+            messages.error(request, "Custom domains are for live sites on this platform.")
+            return redirect(site)
+        try:
+            act(request, site, request.POST.get("domain", "")[:300])
+        except (domains.DomainError, DeploymentRefused) as exc:
+            messages.error(request, str(exc))
+        return redirect(site)
+
+    view.__doc__ = act.__doc__
+    return view
+
+
+def _add_domain(request, site, name):
+    """Claim a domain for the site; the page then shows the TXT record to publish."""
+    claim = domains.add(site, name)
+    messages.info(request, f"Add the TXT record below for {claim.name}, then verify it.")
+
+
+def _verify_domain(request, site, name):
+    """Check the domain's TXT record; once verified, publish it with a deployment."""
+    claim = get_object_or_404(site.domains, name=name)
+    if claim.verified_at is None:
+        claim.verify()
+    deployment = request_deployment(site, Action.UPDATE, request.user, params={})
+    rv.say_done(request, deployment, f"{claim.name} is verified: publishing it.")
+
+
+def _remove_domain(request, site, name):
+    """Drop the domain; a verified one is unpublished by a deployment."""
+    claim = get_object_or_404(site.domains, name=name)
+    with transaction.atomic():
+        claim.delete()
+        if claim.verified_at is not None:
+            deployment = request_deployment(site, Action.UPDATE, request.user, params={})
+            rv.say_done(request, deployment, f"Removing {claim.name}.")
+            return
+    messages.success(request, f"{claim.name} removed.")
+
+
+add_domain = _domain_view(_add_domain)
+verify_domain = _domain_view(_verify_domain)
+remove_domain = _domain_view(_remove_domain)
 
 
 def _number(text):

@@ -14,6 +14,7 @@ def program(spec, *, sites_root, url_template):
             content_hash=spec.content_hash,
             files_dir=spec.files_dir,
             keep_releases=spec.keep_releases,
+            domains=list(spec.domains),
             url_template=url_template,
         )
         pulumi.export("website_url", site.website_url)

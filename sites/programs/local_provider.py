@@ -24,13 +24,14 @@ from pulumi.dynamic import UpdateResult
 RELEASES = "releases"
 LIVE = "live"
 STAGING = ".staging"
+DOMAINS = ".domains"  # SITES_ROOT/.domains/<domain> -> ../<host>: what the origin serves
 
 
 def _site_dir(props):
     return Path(props["sites_root"]) / props["host"]
 
 
-def _publish(props):
+def _publish(props, olds=None):
     site = _site_dir(props)
     releases = site / RELEASES
     releases.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -49,7 +50,27 @@ def _publish(props):
     legacy = site / "index.html"  # a one-page site published before releases
     if legacy.is_file() and not legacy.is_symlink():
         legacy.unlink()
+    _publish_domains(props, dropped=set((olds or {}).get("domains") or ()) -
+                     set(props.get("domains") or ()))
     return _outs(props, content_hash)
+
+
+def _publish_domains(props, dropped=()):
+    """Link each verified domain to the site (atomically, taking it over from a site
+    that held it before); unlink the ones it no longer has."""
+    folder = Path(props["sites_root"]) / DOMAINS
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name in props.get("domains") or ():
+        tmp = folder / f".{name}-{uuid.uuid4().hex}"
+        os.symlink(f"../{props['host']}", tmp)
+        os.replace(tmp, folder / name)
+    for name in dropped:
+        _unlink_if_ours(folder / name, props["host"])
+
+
+def _unlink_if_ours(link, host):
+    if link.is_symlink() and Path(os.readlink(link)).name == host:
+        link.unlink()
 
 
 def _go_live(site, content_hash):
@@ -91,16 +112,18 @@ class LocalSiteProvider(ResourceProvider):
         return CreateResult(id_=props["host"], outs=_publish(props))
 
     def diff(self, _id, olds, news):
-        watched = ("content_hash", "url_template")
+        watched = ("content_hash", "url_template", "domains")
         changes = [k for k in watched if olds.get(k) != news.get(k)]
         moved = [k for k in ("sites_root", "host") if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changes or moved), replaces=moved,
                           delete_before_replace=True)
 
-    def update(self, _id, _olds, news):
-        return UpdateResult(outs=_publish(news))
+    def update(self, _id, olds, news):
+        return UpdateResult(outs=_publish(news, olds))
 
     def delete(self, _id, props):
+        for name in props.get("domains") or ():
+            _unlink_if_ours(Path(props["sites_root"]) / DOMAINS / name, props["host"])
         shutil.rmtree(_site_dir(props), ignore_errors=True)
 
     def read(self, id_, props):
@@ -115,7 +138,7 @@ class LocalSiteProvider(ResourceProvider):
 
 class LocalSite(Resource):
     def __init__(self, name, *, sites_root, host, content_hash, files_dir, keep_releases,
-                 url_template, opts=None):
+                 url_template, domains=(), opts=None):
         super().__init__(
             LocalSiteProvider(),
             name,
@@ -125,6 +148,7 @@ class LocalSite(Resource):
                 "content_hash": content_hash,
                 "files_dir": files_dir,
                 "keep_releases": keep_releases,
+                "domains": list(domains),
                 "url_template": url_template,
                 "website_url": None,
             },

@@ -15,6 +15,8 @@ class SiteSpec:
     # Paths whose content differs from the live release's (the aws target invalidates
     # them at its CDN); empty for a first release.
     changed: tuple = ()
+    # local: the verified custom domains the origin serves the site for.
+    domains: tuple = ()
     # aws: an optional custom domain; the operator's Route 53 zone that validates its
     # certificate, if any; else whether the user's own DNS record got it issued.
     domain: str = ""
