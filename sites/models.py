@@ -165,19 +165,21 @@ class Site(StackResource):
 
     def deployed(self, deployment):
         """A successful create or update is recorded as a release (older ones pruned);
-        a destroy drops the uploaded archives (the releases stay, as history)."""
+        a destroy drops the uploaded archives and domain claims (the releases stay, as
+        history)."""
         from . import tree
         from .releases import Release, SiteArchive
 
         if deployment.action == "destroy":
             SiteArchive.objects.filter(site_code=self.code).delete()
+            self.domains.all().delete()  # a deleted site holds no domain
             return
         if self.tree is None or deployment.action not in ("create", "update"):
             return
         last = self.releases.order_by("-number").only("content_hash").first()
         if last and last.content_hash == self.tree.content_hash and \
-                "release" not in deployment.params and not self._source_changed(deployment):
-            return  # the same files again (e.g. a domain published): no new release
+                "release" not in deployment.params:
+            return  # the same files again (a domain published, a move): no new release
         Release.record(self, deployment, self.tree)
         Release.prune(self, settings.SITES_KEEP_RELEASES)
         if self.target != "local":

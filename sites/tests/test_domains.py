@@ -138,3 +138,21 @@ def test_a_verified_domain_serves_the_site_until_removed(live_site, alice_client
     assert run_jobs() == 1
     assert get(origin, "www.alice.example")[0] == 404
     assert get(origin, f"{live_site.stack_name}.localhost") == (200, "<p>one</p>")
+
+
+@pytest.mark.django_db
+def test_a_deleted_site_lets_its_domain_go(alice, bob, dns_records):
+    from stacks.models import Deployment
+
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    claim = SiteDomain.objects.create(site=site, name="www.freed.example")
+    dns_records[claim.record_name] = [claim.record_value]
+    claim.verify()
+    destroy = Deployment.objects.create(resource=site, owner=alice, action="destroy",
+                                        stack_name=site.stack_name, status="succeeded")
+    site.deployed(destroy)
+    bobs = Site.objects.create(owner=bob, name="b", status="live", target="local")
+    again = SiteDomain.objects.create(site=bobs, name="www.freed.example")
+    dns_records[again.record_name] = [again.record_value]
+    again.verify()
+    assert again.verified_at is not None
