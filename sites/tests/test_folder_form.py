@@ -145,3 +145,17 @@ def test_a_release_is_never_changed(alice):
     release.content_hash = "b"
     with pytest.raises(ValueError):
         release.save()
+
+
+def test_the_admin_lists_releases_read_only_and_domains(client, alice, django_user_model):
+    from sites.models import SiteDomain
+
+    site = Site.objects.create(owner=alice, name="s", status="live")
+    release = Release.objects.create(site=site, number=1, source="html", content_hash="a")
+    SiteDomain.objects.create(site=site, name="www.s.example")
+    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+    assert client.get("/admin/sites/release/").status_code == 200
+    assert client.get(f"/admin/sites/release/{release.pk}/change/").status_code == 200
+    assert client.get("/admin/sites/release/add/").status_code == 403
+    page = client.get("/admin/sites/sitedomain/").content.decode()
+    assert "www.s.example" in page
