@@ -28,7 +28,8 @@ class Site(StackResource):
     source_url = models.URLField(max_length=2000, blank=True)
     content = models.TextField(blank=True)
     # The SHA-256 of its uploaded archive (sites/releases.py: SiteArchive), when a folder.
-    archive = models.CharField(max_length=64, blank=True)
+    # A database default too: rows written by raw SQL (bench/bigdata.py) need none.
+    archive = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta(StackResource.Meta):
         constraints = [
