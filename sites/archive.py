@@ -313,6 +313,28 @@ def _mb(n):
     return f"{n / 1024 / 1024:g} MB"
 
 
+def folder_manifest(folder: Path) -> dict:
+    """{path: (size, sha256)} of the files really under `folder` (a published release),
+    so tree_hash() tells whether anything in it was changed. A link counts as a file whose
+    content is where it points."""
+    manifest = {}
+    for parent, dirs, files in os.walk(folder):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(parent, d))]:
+            path = os.path.join(parent, name)
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            if os.path.islink(path):
+                target = os.readlink(path).encode()
+                manifest[rel] = (len(target), "link:" + hashlib.sha256(target).hexdigest())
+                continue
+            digest, size = hashlib.sha256(), 0
+            with open(path, "rb") as file:
+                while chunk := file.read(1024 * 1024):
+                    size += len(chunk)
+                    digest.update(chunk)
+            manifest[rel] = (size, digest.hexdigest())
+    return manifest
+
+
 def tree_hash(manifest: dict) -> str:
     """One hash for a site's whole content: its paths with each file's hash."""
     digest = hashlib.sha256()

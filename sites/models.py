@@ -54,6 +54,7 @@ class Site(StackResource):
         tree = self.tree
         return SiteSpec(
             stack_name=self.stack_name, owner=self.owner.username,
+            index_html=self.content if self.source != self.Source.ARCHIVE else "",
             files_dir=tree.folder if tree else "",
             content_hash=tree.content_hash if tree else self.outputs.get("content_hash", ""),
             files=tuple(sorted((p, size) for p, (size, _) in tree.manifest.items()))

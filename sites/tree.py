@@ -1,8 +1,7 @@
 """The files of a site's next release, staged by its deployment job before the engine runs.
 
-The local target stages them under the site's own folder (SITES_ROOT/<stack>/.staging/),
-on the file system the release will live on, so its provider publishes them with one
-rename; the cloud target stages them in a temporary folder of the job's. A release whose
+The local target stages them under SITES_ROOT/.staging/<stack>-*, on the file system the
+release will live on, so its provider publishes them with one rename; the cloud target stages them in a temporary folder of the job's. A release whose
 files are still on this host (a rollback) is not staged again.
 """
 import hashlib
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .archive import ArchiveError, Limits, tree_hash, unpack
+from .archive import ArchiveError, Limits, folder_manifest, tree_hash, unpack
 
 STAGING = ".staging"
 RELEASES = "releases"
@@ -45,9 +44,10 @@ def site_folder(site):
 
 
 def published(site, content_hash):
-    """True when that release's files are on this host already (local target)."""
-    return site.target == "local" and \
-        (site_folder(site) / RELEASES / content_hash).is_dir()
+    """True when that release's files are on this host already, unchanged (local)."""
+    folder = site_folder(site) / RELEASES / content_hash
+    return site.target == "local" and folder.is_dir() and \
+        tree_hash(folder_manifest(folder)) == content_hash
 
 
 def stage(site, archive_data=None):
@@ -55,7 +55,7 @@ def stage(site, archive_data=None):
     index.html. Raises StageError; a failure leaves no staged files behind."""
     try:
         parent = _staging_parent(site)
-        folder = Path(tempfile.mkdtemp(dir=parent, prefix="stage-"))
+        folder = Path(tempfile.mkdtemp(dir=parent, prefix=f"{site.stack_name}-"))
     except OSError as exc:
         raise StageError(f"Staging the site's files failed: {exc}") from None
     try:
@@ -75,7 +75,7 @@ def stage(site, archive_data=None):
 def _staging_parent(site):
     if site.target != "local":
         return None  # the system's temporary folder
-    parent = site_folder(site) / STAGING
+    parent = Path(settings.SITES_ROOT) / STAGING
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return parent
 

@@ -55,6 +55,10 @@ def _private_bucket(spec: SiteSpec):
 
 
 def _objects(spec: SiteSpec, bucket) -> list:
+    if spec.page_only:  # a page given as text
+        return [aws.s3.BucketObject(f"{spec.stack_name}-{INDEX_KEY}", bucket=bucket.id,
+                                    key=INDEX_KEY, content=spec.index_html,
+                                    content_type=spec.content_type, tags=_tags(spec))]
     return [aws.s3.BucketObject(
         f"{spec.stack_name}-{key}",
         bucket=bucket.id,
@@ -113,7 +117,7 @@ def _certificate(spec: SiteSpec):
 
 
 def _distribution(spec: SiteSpec, bucket):
-    keys = {key for key, _ in spec.files}
+    keys = {key for key, _ in spec.files} or {INDEX_KEY}
     oac = aws.cloudfront.OriginAccessControl(
         f"{spec.stack_name}-oac", origin_access_control_origin_type="s3",
         signing_behavior="always", signing_protocol="sigv4")

@@ -15,6 +15,8 @@ def program(spec, *, sites_root, url_template):
             files_dir=spec.files_dir,
             keep_releases=spec.keep_releases,
             domains=list(spec.domains),
+            # Only when there are no staged files: the state need not hold the page.
+            index_html=spec.index_html if spec.page_only else "",
             url_template=url_template,
         )
         pulumi.export("website_url", site.website_url)

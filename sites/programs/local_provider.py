@@ -5,7 +5,7 @@ symlink names the one served:
 
     SITES_ROOT/<host>/releases/<content hash>/...   (immutable once published)
     SITES_ROOT/<host>/live -> releases/<content hash>
-    SITES_ROOT/<host>/.staging/                      (the job's staged files)
+    SITES_ROOT/.staging/<host>-*/                    (the job's staged files)
 
 The job stages the files on the same file system; publishing is one rename of that
 folder, and going live is one rename of a new symlink over `live`, so a visitor sees the
@@ -13,6 +13,7 @@ old release or the new one, never half of either. A rollback to a release still 
 renames nothing but the symlink. Importable with no Django: the engine's provider process
 unpickles this class by reference (dill), so it must live in a module of its own.
 """
+import hashlib
 import os
 import shutil
 import uuid
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 from pulumi.dynamic import UpdateResult
+
+from ..archive import folder_manifest, tree_hash
 
 RELEASES = "releases"
 LIVE = "live"
@@ -37,16 +40,13 @@ def _publish(props, olds=None):
     releases.mkdir(parents=True, exist_ok=True, mode=0o700)
     content_hash = props["content_hash"]
     target = releases / content_hash
-    if not target.is_dir():
-        staged = props.get("files_dir") or ""
-        if not staged or not Path(staged).is_dir():
-            raise RuntimeError(f"the files of release {content_hash[:12]} are neither "
-                               "published on this host nor staged")
-        os.rename(staged, target)
+    if not intact(target, content_hash):
+        shutil.rmtree(target, ignore_errors=True)  # changed by hand: published anew
+        _fill(target, props)
     os.utime(target)  # the newest published: the last one pruning removes
     _go_live(site, content_hash)
     _prune(releases, int(props.get("keep_releases") or 1), live=content_hash)
-    shutil.rmtree(site / STAGING, ignore_errors=True)  # what earlier jobs left
+    _clear_staging(props)  # what earlier jobs (previews, failures) left
     legacy = site / "index.html"  # a one-page site published before releases
     if legacy.is_file() and not legacy.is_symlink():
         legacy.unlink()
@@ -73,6 +73,33 @@ def _unlink_if_ours(link, host):
         link.unlink()
 
 
+def _clear_staging(props):
+    for left in (Path(props["sites_root"]) / STAGING).glob(f"{props['host']}-*"):
+        shutil.rmtree(left, ignore_errors=True)
+
+
+def intact(folder, content_hash):
+    """True when the folder holds exactly the release named content_hash."""
+    return folder.is_dir() and tree_hash(folder_manifest(folder)) == content_hash
+
+
+def _fill(target, props):
+    """The release's folder, from the job's staged files (one rename), or written here
+    from the page given as text."""
+    staged = props.get("files_dir") or ""
+    if staged and Path(staged).is_dir():
+        os.rename(staged, target)
+        return
+    if not props.get("index_html"):
+        raise RuntimeError(f"the files of release {props['content_hash'][:12]} are "
+                           "neither published on this host nor staged")
+    tmp = target.parent / f".{target.name}-{uuid.uuid4().hex}"
+    tmp.mkdir(mode=0o700)
+    (tmp / "index.html").write_bytes(props["index_html"].encode())
+    (tmp / "index.html").chmod(0o600)
+    os.rename(tmp, target)
+
+
 def _go_live(site, content_hash):
     """Point `live` at the release in one atomic rename."""
     tmp = site / f".live-{uuid.uuid4().hex}"
@@ -90,12 +117,13 @@ def _prune(releases, keep, *, live):
 
 
 def live_hash(site):
-    """The content hash of the release `live` names, or None."""
+    """The content hash of what `live` really serves (hashed afresh, so an edit by hand
+    shows as drift), or None."""
     link = site / LIVE
     if not link.is_symlink():
         return None
-    name = Path(os.readlink(link)).name
-    return name if (site / RELEASES / name).is_dir() else None
+    folder = site / RELEASES / Path(os.readlink(link)).name
+    return tree_hash(folder_manifest(folder)) if folder.is_dir() else None
 
 
 def _outs(props, content_hash):
@@ -124,21 +152,28 @@ class LocalSiteProvider(ResourceProvider):
     def delete(self, _id, props):
         for name in props.get("domains") or ():
             _unlink_if_ours(Path(props["sites_root"]) / DOMAINS / name, props["host"])
+        _clear_staging(props)
         shutil.rmtree(_site_dir(props), ignore_errors=True)
 
     def read(self, id_, props):
         """What is really live: a missing release shows up as drift."""
         content_hash = live_hash(_site_dir(props))
-        if content_hash is None and (_site_dir(props) / "index.html").is_file():
-            content_hash = props.get("content_hash")  # published before releases
+        legacy = _site_dir(props) / "index.html"  # published before releases
+        if content_hash is None and legacy.is_file():
+            data = legacy.read_bytes()
+            content_hash = hashlib.sha256(data).hexdigest()
         if content_hash is None:
             return ReadResult(id_=None, outs={})
         return ReadResult(id_=id_, outs=_outs(props, content_hash))
 
 
 class LocalSite(Resource):
-    def __init__(self, name, *, sites_root, host, content_hash, files_dir, keep_releases,
-                 url_template, domains=(), opts=None):
+    def __init__(self, name, *, sites_root, host, url_template, content_hash="",
+                 files_dir="", keep_releases=10, domains=(), index_html="", opts=None):
+        if index_html and not content_hash:  # a page given as text (bench, tests)
+            data = index_html.encode()
+            content_hash = tree_hash(
+                {"index.html": (len(data), hashlib.sha256(data).hexdigest())})
         super().__init__(
             LocalSiteProvider(),
             name,
@@ -149,6 +184,7 @@ class LocalSite(Resource):
                 "files_dir": files_dir,
                 "keep_releases": keep_releases,
                 "domains": list(domains),
+                "index_html": index_html,
                 "url_template": url_template,
                 "website_url": None,
             },

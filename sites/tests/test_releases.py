@@ -130,6 +130,7 @@ def test_a_folder_site_is_served_released_compared_rolled_back_and_deleted(
     site.refresh_from_db()
     assert site.status == Status.DELETED
     assert not site_dir.exists()
+    assert not list((Path(settings.SITES_ROOT) / ".staging").glob(f"{site.stack_name}-*"))
     assert not SiteArchive.objects.filter(site_code=site.code).exists()
     assert Release.objects.filter(site=site).count() == 2  # history stays
 
