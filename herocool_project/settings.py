@@ -214,6 +214,8 @@ SITE_MAX_FILES = envint("HEROCOOL_SITE_MAX_FILES", 5000)
 SITE_FILE_MAX_BYTES = envint("HEROCOOL_SITE_FILE_MAX_BYTES", 25 * 1024 * 1024)
 SITE_MAX_INFLATE_RATIO = envint("HEROCOOL_SITE_MAX_INFLATE_RATIO", 100)
 SITES_KEEP_RELEASES = envint("HEROCOOL_SITES_KEEP_RELEASES", 10)
+# The uploaded archives one user's sites may keep in the database (their releases').
+QUOTA_SITE_ARCHIVE_BYTES = envint("HEROCOOL_QUOTA_SITE_ARCHIVE_BYTES", 500 * 1024 * 1024)
 
 # --- Hosts (several machines; stacks/hosts.py) -----------------------------------------
 # Each worker machine has a name and a queue of its own, `host:<name>`, served beside the

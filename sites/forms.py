@@ -106,6 +106,13 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
             self.add_error("folder", f"The archive is {exact_bytes(upload.size)}; the "
                            f"limit is {exact_bytes(settings.SITE_ARCHIVE_MAX_BYTES)}.")
             return
+        kept = SiteArchive.bytes_kept_for(self.owner)
+        if kept + upload.size > settings.QUOTA_SITE_ARCHIVE_BYTES:
+            self.add_error("folder", f"Your sites' archives already take {exact_bytes(kept)} "
+                           f"of your {exact_bytes(settings.QUOTA_SITE_ARCHIVE_BYTES)}; "
+                           "delete a site you no longer need (older releases are dropped "
+                           "as new ones come).")
+            return
         folder = upload.read()
         try:
             files = unpack(folder, limits())

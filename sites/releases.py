@@ -44,6 +44,15 @@ class SiteArchive(models.Model):
         return sha256
 
     @classmethod
+    def bytes_kept_for(cls, owner):
+        """What the archives of the owner's sites take in the database."""
+        from .models import Site
+
+        mine = Site.objects.filter(owner=owner).values("code")
+        return cls.objects.filter(site_code__in=mine).aggregate(
+            total=models.Sum("size"))["total"] or 0
+
+    @classmethod
     def data_of(cls, site_code, sha256):
         row = cls.objects.filter(site_code=site_code, sha256=sha256).first()
         return None if row is None else bytes(row.data)

@@ -159,3 +159,14 @@ def test_the_admin_lists_releases_read_only_and_domains(client, alice, django_us
     assert client.get("/admin/sites/release/add/").status_code == 403
     page = client.get("/admin/sites/sitedomain/").content.decode()
     assert "www.s.example" in page
+
+
+def test_an_upload_past_the_owners_archive_quota_is_refused(alice_client, alice, settings):
+    settings.QUOTA_SITE_ARCHIVE_BYTES = 1000
+    site = Site.objects.create(owner=alice, name="s", status="live")
+    SiteArchive.objects.create(site_code=site.code, sha256="1" * 64, data=b"x", size=900)
+    response = alice_client.post(reverse("sites-create"), {
+        "name": "more", "source": "archive",
+        "folder": upload(make_zip({"index.html": bytes(range(256))}))})
+    assert "already take 900 bytes of your 1,000 bytes" in \
+        response.context["form"].errors["folder"][0]
