@@ -178,14 +178,14 @@ class Site(StackResource):
             return
         if self.tree is None or deployment.action not in ("create", "update"):
             return
+        if self.target != "local":
+            tree.discard(self.tree)  # uploaded; the release keeps only its file list
         last = self.releases.order_by("-number").only("content_hash").first()
         if last and last.content_hash == self.tree.content_hash and \
                 "release" not in deployment.params:
             return  # the same files again (a domain published, a move): no new release
         Release.record(self, deployment, self.tree)
         Release.prune(self, settings.SITES_KEEP_RELEASES)
-        if self.target != "local":
-            tree.discard(self.tree)
 
 
 def sites_per_host(hosts, *, excluding=None):

@@ -52,9 +52,12 @@ def published(site, content_hash):
 
 def stage(site, archive_data=None):
     """Tree of the site's files as its fields say: its archive unpacked, or its page as
-    index.html. Raises StageError; a failure leaves no staged files behind."""
+    index.html. Raises StageError; a failure leaves no staged files behind, and what an
+    earlier job of the site left (a failed or previewed one) goes now."""
     try:
         parent = _staging_parent(site)
+        for left in parent.glob(f"{site.stack_name}-*"):  # one job per stack at a time
+            shutil.rmtree(left, ignore_errors=True)
         folder = Path(tempfile.mkdtemp(dir=parent, prefix=f"{site.stack_name}-"))
     except OSError as exc:
         raise StageError(f"Staging the site's files failed: {exc}") from None
@@ -73,9 +76,10 @@ def stage(site, archive_data=None):
 
 
 def _staging_parent(site):
-    if site.target != "local":
-        return None  # the system's temporary folder
-    parent = Path(settings.SITES_ROOT) / STAGING
+    if site.target != "local":  # any worker: a temporary folder of this machine's
+        parent = Path(tempfile.gettempdir()) / "herocool-staging"
+    else:
+        parent = Path(settings.SITES_ROOT) / STAGING
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return parent
 

@@ -170,3 +170,21 @@ def test_an_upload_past_the_owners_archive_quota_is_refused(alice_client, alice,
         "folder": upload(make_zip({"index.html": bytes(range(256))}))})
     assert "already take 900 bytes of your 1,000 bytes" in \
         response.context["form"].errors["folder"][0]
+
+
+def test_staging_leaves_nothing_behind_on_failure_and_clears_what_others_left(
+        alice, sites_root):
+    from sites import tree
+
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    leftover = sites_root / ".staging" / f"{site.stack_name}-old"
+    leftover.mkdir(parents=True)
+    other = sites_root / ".staging" / "site-u9-other-x"
+    other.mkdir()
+    bomb = make_zip({"index.html": b"ok", "big.html": bytes(30 * 1024 * 1024)})
+    with pytest.raises(tree.StageError, match="inflates more than|larger than"):
+        tree.stage(site, bomb)
+    assert sorted(p.name for p in (sites_root / ".staging").iterdir()) == [other.name]
+    staged = tree.stage(site, make_zip({"site/index.html": b"<p>hi</p>"}))
+    assert sorted(staged.manifest) == ["index.html"]
+    assert (sites_root / ".staging" / staged.folder.rsplit("/", 1)[1] / "index.html").exists()
