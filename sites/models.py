@@ -119,7 +119,6 @@ class Site(StackResource):
         in the job, never in the web request), an archive unpacked, a page written. A
         rollback to a release still on this host stages nothing."""
         from . import tree
-        from .releases import Release
 
         code = deployment.params.get("release")
         restoring = Release.objects.filter(site=self, code=code).first() if code else None
@@ -147,7 +146,6 @@ class Site(StackResource):
 
     def _stage(self, say):
         from . import tree
-        from .releases import SiteArchive
 
         data = None
         if self.source == self.Source.ARCHIVE:
@@ -170,7 +168,6 @@ class Site(StackResource):
         a destroy drops the uploaded archives and domain claims (the releases stay, as
         history)."""
         from . import tree
-        from .releases import Release, SiteArchive
 
         if deployment.action == "destroy":
             SiteArchive.objects.filter(site_code=self.code).delete()
@@ -195,5 +192,6 @@ def sites_per_host(hosts, *, excluding=None):
     return {row["host"]: row["n"] for row in rows}
 
 
-from .domains import SiteDomain  # noqa: E402,F401 - models of this app
-from .releases import Release, SiteArchive  # noqa: E402,F401
+# Models of this app, defined with their logic (and used by the methods above).
+from .domains import SiteDomain  # noqa: E402,F401
+from .releases import Release, SiteArchive  # noqa: E402

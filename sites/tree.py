@@ -1,8 +1,9 @@
 """The files of a site's next release, staged by its deployment job before the engine runs.
 
 The local target stages them under SITES_ROOT/.staging/<stack>-*, on the file system the
-release will live on, so its provider publishes them with one rename; the cloud target stages them in a temporary folder of the job's. A release whose
-files are still on this host (a rollback) is not staged again.
+release will live on, so its provider publishes them with one rename; the cloud target
+stages them in a temporary folder of the worker's. A release whose files are still on
+this host (a rollback) is not staged again.
 """
 import hashlib
 import shutil

@@ -1,7 +1,6 @@
 """Uploading a site's folder: every hostile archive refused on the form with its reason,
 nothing recorded, nothing written; a good one kept in the database for the job."""
 import io
-import tarfile
 import zipfile
 
 import pytest
