@@ -149,7 +149,7 @@ def bare_cli(run_dir, host_dir):
         stack = f"site-cli-{i:03d}"
         init = run("stack", "init", stack)
         up = run("up", "--yes", "--skip-preview", "--stack", stack)
-        assert (run_dir / "cli-sites" / stack / "index.html").exists()
+        assert (run_dir / "cli-sites" / stack / "live" / "index.html").exists()
         return {"init_s": init, "up_s": up, "total_s": init + up}
 
     return one
@@ -166,7 +166,7 @@ def bare_cli_update(run_dir, host_dir):
         html = PAGE_HTML.replace("<body>", f"<body><p>v{i}</p>", 1)
         page.write_text(html)
         up = run("up", "--yes", "--skip-preview", "--stack", stack, BENCH_PAGE=str(page))
-        assert (run_dir / "cli-sites" / stack / "index.html").read_text() == html
+        assert (run_dir / "cli-sites" / stack / "live" / "index.html").read_text() == html
         return {"up_s": up, "total_s": up}
 
     return one

@@ -203,6 +203,20 @@ QUOTA_VM_MEMORY_MB = envint("HEROCOOL_QUOTA_VM_MEMORY_MB", 2048)
 HOST_VM_MEMORY_MB = envint("HEROCOOL_HOST_VM_MEMORY_MB", physical_memory_mb() // 2)
 HOST_MAX_SITES = envint("HEROCOOL_HOST_MAX_SITES", 10000)
 
+# --- Sites: whole folders and releases (issue #15) -------------------------------------
+# An uploaded .zip / .tar.gz (sites/archive.py): its size as uploaded, then what it may
+# unpack to: files, bytes in all and per file, and how many times its own size (past
+# that it is a zip bomb). Each site keeps its newest SITES_KEEP_RELEASES releases (the
+# live one always) to roll back to; older ones, their files and archives are removed.
+SITE_ARCHIVE_MAX_BYTES = envint("HEROCOOL_SITE_ARCHIVE_MAX_BYTES", 25 * 1024 * 1024)
+SITE_UNPACKED_MAX_BYTES = envint("HEROCOOL_SITE_UNPACKED_MAX_BYTES", 100 * 1024 * 1024)
+SITE_MAX_FILES = envint("HEROCOOL_SITE_MAX_FILES", 5000)
+SITE_FILE_MAX_BYTES = envint("HEROCOOL_SITE_FILE_MAX_BYTES", 25 * 1024 * 1024)
+SITE_MAX_INFLATE_RATIO = envint("HEROCOOL_SITE_MAX_INFLATE_RATIO", 100)
+SITES_KEEP_RELEASES = envint("HEROCOOL_SITES_KEEP_RELEASES", 10)
+# The uploaded archives one user's sites may keep in the database (their releases').
+QUOTA_SITE_ARCHIVE_BYTES = envint("HEROCOOL_QUOTA_SITE_ARCHIVE_BYTES", 500 * 1024 * 1024)
+
 # --- Hosts (several machines; stacks/hosts.py) -----------------------------------------
 # Each worker machine has a name and a queue of its own, `host:<name>`, served beside the
 # shared ones by every worker that takes deployments (stacks/rqworker.py). A local-target
@@ -225,7 +239,7 @@ HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.hosts.host_tick",
 # The site pages take a whole page of HTML: room for SITE_MAX_BYTES URL-encoded (up to
 # three bytes each), so anything up to the cap reaches the form and its exact message.
 REQUEST_MAX_BYTES = envint("HEROCOOL_REQUEST_MAX_BYTES", 64 * 1024)
-REQUEST_MAX_BYTES_SITE_FORM = 4 * SITE_MAX_BYTES
+REQUEST_MAX_BYTES_SITE_FORM = max(4 * SITE_MAX_BYTES, SITE_ARCHIVE_MAX_BYTES + 64 * 1024)
 # What passes the front door is parsed in
 # memory, never spooled to a temporary file, and never a bare RequestDataTooBig.
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES_SITE_FORM

@@ -7,8 +7,10 @@ from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
 
-from .models import Site
+from .archive import ArchiveError, unpack
 from .fetch import FetchError, check_url
+from .models import Site, SiteArchive
+from .tree import limits
 
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
 
@@ -20,6 +22,10 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
                            strip=False, label="HTML")
     upload = forms.FileField(required=False, label="File (.html)")
     url = forms.CharField(required=False, max_length=2000, label="URL")
+    folder = forms.FileField(required=False, label="Folder (.zip or .tar.gz)",
+                             help_text="Your site's folder, packed: index.html at its top "
+                                       "(or inside one top folder), beside CSS, scripts, "
+                                       "images and an optional 404.html.")
 
     class Meta:
         model = Site
@@ -43,6 +49,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
             Site.Source.HTML: self._clean_html,
             Site.Source.UPLOAD: self._clean_upload,
             Site.Source.URL: self._clean_url,
+            Site.Source.ARCHIVE: self._clean_folder,
         }.get(source)
         if clean_source:
             clean_source(data)
@@ -60,6 +67,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
             self.add_error("html", self._too_big(len(html.encode())))
         else:
             self.instance.content, self.instance.source_url = html, ""
+            self.instance.archive = ""
 
     def _clean_upload(self, data):
         upload = data.get("upload")
@@ -77,7 +85,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         except UnicodeDecodeError:
             self.add_error("upload", "The file is not UTF-8 text.")
             return
-        self.instance.source_url = ""
+        self.instance.source_url, self.instance.archive = "", ""
 
     def _clean_url(self, data):
         url = (data.get("url") or "").strip()
@@ -88,6 +96,45 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
             return
         # Fetched later by the deployment job, never in this request.
         self.instance.source_url, self.instance.content = url, ""
+        self.instance.archive = ""
+
+    _folder_data = None
+
+    def _clean_folder(self, data):
+        """Checked whole here (nothing written), so every refusal is a form error."""
+        upload = data.get("folder")
+        if not upload:
+            self.add_error("folder", "Choose a .zip or .tar.gz of your site's folder.")
+            return
+        if upload.size > settings.SITE_ARCHIVE_MAX_BYTES:
+            self.add_error("folder", f"The archive is {exact_bytes(upload.size)}; the "
+                           f"limit is {exact_bytes(settings.SITE_ARCHIVE_MAX_BYTES)}.")
+            return
+        kept = SiteArchive.bytes_kept_for(self.owner)
+        if kept + upload.size > settings.QUOTA_SITE_ARCHIVE_BYTES:
+            self.add_error("folder", f"Your sites' archives already take {exact_bytes(kept)} "
+                           f"of your {exact_bytes(settings.QUOTA_SITE_ARCHIVE_BYTES)}; "
+                           "delete a site you no longer need (older releases are dropped "
+                           "as new ones come).")
+            return
+        folder = upload.read()
+        try:
+            files = unpack(folder, limits())
+        except ArchiveError as exc:
+            self.add_error("folder", str(exc))
+            return
+        if "index.html" not in files:
+            self.add_error("folder", "The archive has no index.html at its top (or inside "
+                           "its one top folder).")
+            return
+        self._folder_data = folder
+        self.instance.content, self.instance.source_url = "", ""
+
+    def save(self, commit=True):
+        """The archive is kept with the site (in the caller's transaction)."""
+        if self._folder_data is not None:
+            self.instance.archive = SiteArchive.keep(self.instance.code, self._folder_data)
+        return super().save(commit)
 
 
 class SiteCreateForm(ExpiryFieldsMixin, SiteContentForm):

@@ -16,13 +16,14 @@ from .programs.spec import SiteSpec
 class Site(StackResource):
     pulumi_project = "herocool-sites"
     stack_prefix = "site"
-    change_fields = ("source", "source_url", "content")
+    change_fields = ("source", "source_url", "content", "archive")
     list_deferred = ("content", "source_url", "last_error")
 
     class Source(models.TextChoices):
         HTML = "html", "Paste HTML"
         UPLOAD = "upload", "Upload a file"
         URL = "url", "Fetch from a URL"
+        ARCHIVE = "archive", "Upload a folder (.zip or .tar.gz)"
 
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.HTML)
     source_url = models.URLField(max_length=2000, blank=True)
@@ -31,6 +32,9 @@ class Site(StackResource):
     # Empty (null) only for rows made without save(), such as bulk loads: those are
     # published under their stack name, which never contains the labels' "--".
     address_label = models.CharField(max_length=63, unique=True, null=True, editable=False)
+    # The SHA-256 of its uploaded archive (sites/releases.py: SiteArchive), when a folder.
+    # A database default too: rows written by raw SQL (bench/bigdata.py) need none.
+    archive = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta(StackResource.Meta):
         constraints = [
@@ -76,9 +80,32 @@ class Site(StackResource):
     def website_url(self):
         return self.outputs.get("website_url", "")
 
+    # The files its deployment job staged (sites/tree.py), set by prepare().
+    tree = None
+
     def spec(self):
-        return SiteSpec(stack_name=self.stack_name, owner=self.owner.username,
-                        index_html=self.content, label=self.host_label)
+        tree = self.tree
+        return SiteSpec(
+            stack_name=self.stack_name, owner=self.owner.username, label=self.host_label,
+            index_html=self.content if self.source != self.Source.ARCHIVE else "",
+            files_dir=tree.folder if tree else "",
+            content_hash=tree.content_hash if tree else self.outputs.get("content_hash", ""),
+            files=tuple(sorted((p, size) for p, (size, _) in tree.manifest.items()))
+            if tree else (),
+            keep_releases=settings.SITES_KEEP_RELEASES,
+            changed=self._changed_since_live() if self.target == "aws" else (),
+            domains=tuple(self.domains.exclude(verified_at=None).order_by("name")
+                          .values_list("name", flat=True)) if self.pk else ())
+
+    def _changed_since_live(self):
+        """Paths added, changed or removed since the release live now (for the CDN)."""
+        if self.tree is None:
+            return ()
+        live = self.releases.order_by("-number").only("files").first()
+        before = live.files if live else {}
+        now = self.tree.manifest
+        changed = {p for p, (_, digest) in now.items() if before.get(p, [0, ""])[1] != digest}
+        return tuple(sorted(changed | (set(before) - set(now)))) if before else ()
 
     def program(self):
         if self.target == "aws":
@@ -121,9 +148,25 @@ class Site(StackResource):
                 "operator.")
 
     def prepare(self, deployment, say):
-        """A URL source is fetched here, in the job, never in the web request."""
-        if self.source != self.Source.URL:
-            return
+        """The files of the release to publish, staged on this host: a URL fetched (here,
+        in the job, never in the web request), an archive unpacked, a page written. A
+        rollback to a release still on this host stages nothing."""
+        from . import tree
+
+        code = deployment.params.get("release")
+        restoring = Release.objects.filter(site=self, code=code).first() if code else None
+        if restoring is not None:
+            say("Rolling back to release v%d (%s)", restoring.number, restoring.short_hash)
+            if tree.published(self, restoring.content_hash):
+                self.tree = tree.Tree("", {p: tuple(v) for p, v in restoring.files.items()})
+                say("Its files are still on this host: publishing them again.")
+                return
+        elif self.source == self.Source.URL and (deployment.action == "create" or
+                                                 self._source_changed(deployment)):
+            self._fetch(say)  # not for a redeploy of the same source (domains changed)
+        self._stage(say)
+
+    def _fetch(self, say):
         from .fetch import FetchError, fetch_page
 
         try:
@@ -134,9 +177,54 @@ class Site(StackResource):
         self.content = page.content  # saved with the outcome if the deployment succeeds
         say("Fetched %d characters from %s", len(page.content), page.final_url)
 
+    def _stage(self, say):
+        from . import tree
+
+        data = None
+        if self.source == self.Source.ARCHIVE:
+            data = SiteArchive.data_of(self.code, self.archive)
+            if data is None:
+                raise PrepareError("The uploaded archive is no longer kept; upload it again.")
+        try:
+            self.tree = tree.stage(self, data)
+        except tree.StageError as exc:
+            raise PrepareError(str(exc)) from exc
+        sizes = [size for size, _ in self.tree.manifest.values()]
+        say("Staged %d files, %d bytes; content %s", len(sizes), sum(sizes),
+            self.tree.content_hash[:12])
+
+    def _source_changed(self, deployment):
+        return any(name in deployment.params for name in self.change_fields)
+
+    def deployed(self, deployment):
+        """A successful create or update is recorded as a release (older ones pruned);
+        a destroy drops the uploaded archives and domain claims (the releases stay, as
+        history)."""
+        from . import tree
+
+        if deployment.action == "destroy":
+            SiteArchive.objects.filter(site_code=self.code).delete()
+            self.domains.all().delete()  # a deleted site holds no domain
+            return
+        if self.tree is None or deployment.action not in ("create", "update"):
+            return
+        if self.target != "local":
+            tree.discard(self.tree)  # uploaded; the release keeps only its file list
+        last = self.releases.order_by("-number").only("content_hash").first()
+        if last and last.content_hash == self.tree.content_hash and \
+                "release" not in deployment.params:
+            return  # the same files again (a domain published, a move): no new release
+        Release.record(self, deployment, self.tree)
+        Release.prune(self, settings.SITES_KEEP_RELEASES)
+
 
 def sites_per_host(hosts, *, excluding=None):
     """{host id: sites on it that are not deleted}, leaving out the site `excluding`."""
     rows = (Site.objects.filter(host__in=hosts).exclude(status=Status.DELETED)
             .exclude(pk=excluding).values("host").annotate(n=Count("id")).order_by())
     return {row["host"]: row["n"] for row in rows}
+
+
+# Models of this app, defined with their logic (and used by the methods above).
+from .domains import SiteDomain  # noqa: E402,F401
+from .releases import Release, SiteArchive  # noqa: E402

@@ -11,4 +11,9 @@ urlpatterns = [
     path("<uuid:code>/refresh/", views.refresh, name="sites-refresh"),
     path("<uuid:code>/retry/", views.retry, name="sites-retry"),
     path("<uuid:code>/expiry/", views.expiry, name="sites-expiry"),
+    path("<uuid:code>/rollback/", views.rollback, name="sites-rollback"),
+    path("<uuid:code>/changes/", views.release_diff, name="sites-release-diff"),
+    path("<uuid:code>/domains/add/", views.add_domain, name="sites-domain-add"),
+    path("<uuid:code>/domains/verify/", views.verify_domain, name="sites-domain-verify"),
+    path("<uuid:code>/domains/remove/", views.remove_domain, name="sites-domain-remove"),
 ]

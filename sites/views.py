@@ -1,15 +1,23 @@
 """Static site pages. Lists and details read the database only, never the engine."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
 from stacks.expiry_views import expiry_view
 from stacks.models import Deployment
+from stacks.services import DeploymentRefused, request_deployment
 
+from . import domains, releases
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
 
 Action = Deployment.Action
+# Columns the release list never shows (a release's file list can be thousands long).
+LIST_DEFERRED = ("files", "content")
 
 
 index = rv.index_view(Site, "sites/index.html", "sites")
@@ -19,10 +27,109 @@ create = rv.create_view(SiteCreateForm, "sites/create.html",
 
 @login_required
 def detail(request, code):
-    """A site's status, URL, and deployment history."""
+    """A site's status, URL, releases and deployment history."""
     site = rv.resource_for_user(Site, request, code)
+    kept = list(site.releases.select_related("created_by").defer(*LIST_DEFERRED)[:50])
+    for release, older in zip(kept, kept[1:]):
+        release.previous = older.number  # its "Changes" compare with this one
     return render(request, "sites/detail.html",
-                  {"site": site, **rv.detail_context(request, site)})
+                  {"site": site, "releases": kept, "live": releases.live_release(site),
+                   "domains": site.domains.all(),
+                   **rv.detail_context(request, site)})
+
+
+@login_required
+@limit_changes
+@require_POST
+def rollback(request, code):
+    """Publish an earlier release (POST `release`: its number) again: an ordinary update
+    deployment, with its log."""
+    site = rv.resource_for_user(Site, request, code)
+    number = _number(request.POST.get("release"))
+    release = get_object_or_404(site.releases, number=number)
+    live = releases.live_release(site)
+    if live is not None and live.pk == release.pk:
+        messages.error(request, f"v{number} is the live release already.")
+        return redirect(site)
+    try:
+        deployment = request_deployment(site, Action.UPDATE, request.user,
+                                        params=release.rollback_params())
+    except DeploymentRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(site)
+    rv.say_done(request, deployment, f"Rolling {site.name} back to v{number}.")
+    return redirect(site)
+
+
+@login_required
+def release_diff(request, code):
+    """The files added, removed and changed from release `?from=` to release `?to=`."""
+    site = rv.resource_for_user(Site, request, code)
+    older = get_object_or_404(site.releases, number=_number(request.GET.get("from")))
+    newer = get_object_or_404(site.releases, number=_number(request.GET.get("to")))
+    added, removed, changed = releases.diff(older, newer)
+    return render(request, "sites/release_diff.html", {
+        "site": site, "older": older, "newer": newer, "added": added,
+        "removed": removed, "changed": changed})
+
+
+def _domain_view(act):
+    """A POST-only view doing `act(request, site, name)` for the user's site; a refusal
+    is shown on the site's page."""
+
+    @login_required
+    @limit_changes
+    @require_POST
+    def view(request, code):
+        site = rv.resource_for_user(Site, request, code)
+        if site.is_deleted or site.target != "local":
+            messages.error(request, "Custom domains are for live sites on this platform.")
+            return redirect(site)
+        try:
+            act(request, site, request.POST.get("domain", "")[:300])
+        except (domains.DomainError, DeploymentRefused) as exc:
+            messages.error(request, str(exc))
+        return redirect(site)
+
+    view.__doc__ = act.__doc__
+    return view
+
+
+def _add_domain(request, site, name):
+    """Claim a domain for the site; the page then shows the TXT record to publish."""
+    claim = domains.add(site, name)
+    messages.info(request, f"Add the TXT record below for {claim.name}, then verify it.")
+
+
+def _verify_domain(request, site, name):
+    """Check the domain's TXT record; once verified, publish it with a deployment."""
+    claim = get_object_or_404(site.domains, name=name)
+    if claim.verified_at is None:
+        claim.verify()
+    deployment = request_deployment(site, Action.UPDATE, request.user, params={})
+    rv.say_done(request, deployment, f"{claim.name} is verified: publishing it.")
+
+
+def _remove_domain(request, site, name):
+    """Drop the domain; a verified one is unpublished by a deployment."""
+    claim = get_object_or_404(site.domains, name=name)
+    with transaction.atomic():
+        claim.delete()
+        if claim.verified_at is not None:
+            deployment = request_deployment(site, Action.UPDATE, request.user, params={})
+            rv.say_done(request, deployment, f"Removing {claim.name}.")
+            return
+    messages.success(request, f"{claim.name} removed.")
+
+
+add_domain = _domain_view(_add_domain)
+verify_domain = _domain_view(_verify_domain)
+remove_domain = _domain_view(_remove_domain)
+
+
+def _number(text):
+    """A release number from a form or query string; 0 (no release) if it is not one."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else 0
 
 
 update = rv.update_view(Site, SiteContentForm, "stacks/update.html",

@@ -122,14 +122,17 @@ class DeploymentRunner:
     def _apply_result(self, result):
         expected = IN_FLIGHT[self.deployment.action]
         if self.deployment.action == Action.DESTROY:
-            self.resource.transition(Status.DELETED, expected=expected, outputs={})
+            if self.resource.transition(Status.DELETED, expected=expected, outputs={}):
+                self.resource.deployed(self.deployment)
             return
         status, error = self.resource.outcome(result.outputs)
         # What was deployed: the update's changes (and content a job fetched) with the
         # stack's outputs, in the same conditional write.
         deployed = self.resource.proposed() if self.deployment.action != Action.REFRESH else {}
-        self.resource.transition(status, expected=expected, last_error=error, **deployed,
-                                 **self.resource.output_fields(result.outputs))
+        if self.resource.transition(status, expected=expected, last_error=error, **deployed,
+                                    **self.resource.output_fields(result.outputs)) \
+                and self.deployment.action != Action.REFRESH:
+            self.resource.deployed(self.deployment)
 
 
 def release_stack(deployment_id, wait_seconds=60):

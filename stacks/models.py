@@ -150,6 +150,10 @@ class StackResource(models.Model):
         """Work a job does before running the engine (e.g. fetching content); `say`
         writes a line to the deployment's log. Raises PrepareError."""
 
+    def deployed(self, deployment):
+        """After a create, update or destroy succeeded, in the transaction that records
+        its outcome: what the resource keeps of it (a site's release)."""
+
     def release_untracked(self):
         """After a job was stopped: stop anything it started that the stack does not
         record (a VM's guest booted by a cancelled create)."""

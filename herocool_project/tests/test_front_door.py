@@ -6,6 +6,7 @@ import os
 import pytest
 from django.urls import reverse
 
+from herocool_project.sizes import exact_bytes
 from herocool_project.wsgi import application
 from sites.models import Site
 
@@ -119,7 +120,8 @@ def test_html_past_the_hard_cap_gets_the_413_page(alice_client, settings):
     response = _paste(alice_client, "a" * (settings.REQUEST_MAX_BYTES_SITE_FORM + 1))
     page = response.content.decode()
     assert response.status_code == 413
-    assert "this page accepts at most 4,194,304 bytes (4 MiB)" in page
+    assert f"this page accepts at most {exact_bytes(settings.REQUEST_MAX_BYTES_SITE_FORM)}" \
+        in page
     assert "paste or upload a smaller page" in page
 
 

@@ -11,7 +11,12 @@ def program(spec, *, sites_root, url_template):
             "site",
             sites_root=sites_root,
             host=spec.host_label,
-            index_html=spec.index_html,
+            content_hash=spec.content_hash,
+            files_dir=spec.files_dir,
+            keep_releases=spec.keep_releases,
+            domains=list(spec.domains),
+            # Only when there are no staged files: the state need not hold the page.
+            index_html=spec.index_html if spec.page_only else "",
             url_template=url_template,
         )
         pulumi.export("website_url", site.website_url)

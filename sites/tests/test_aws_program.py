@@ -17,6 +17,16 @@ ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 WEBSITE = "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration"
 OBJECT = "aws:s3/bucketObject:BucketObject"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+OAC = "aws:cloudfront/originAccessControl:OriginAccessControl"
+FUNCTION = "aws:cloudfront/function:Function"
+CDN = "aws:cloudfront/distribution:Distribution"
+CERT = "aws:acm/certificate:Certificate"
+CERT_ISSUED = "aws:acm/certificateValidation:CertificateValidation"
+RECORD = "aws:route53/record:Record"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+STACK = "site-u3-1a2b3c4d5e6f"
+BUCKET_NAME = f"{STACK}-abc1234"
+CDN_ARN = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"
 
 
 class SiteMocks(pulumi_mocks.RecordingMocks):
@@ -24,10 +34,21 @@ class SiteMocks(pulumi_mocks.RecordingMocks):
         if typ == BUCKET:
             # Real buckets get an auto-name: the logical name plus a suffix.
             bucket = f"{name}-abc1234"
-            return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
-        if typ == WEBSITE:
-            return f"{name}-id", {
-                "websiteEndpoint": f"{inputs['bucket']}.s3-website.eu-west-1.amazonaws.com"}
+            return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                            "bucketRegionalDomainName": f"{bucket}.s3.eu-west-1.amazonaws.com"}
+        if typ == CDN:
+            return "E2EXAMPLE", {"arn": CDN_ARN, "domainName": "d111.cloudfront.net"}
+        if typ == FUNCTION:
+            return name, {"arn": f"arn:aws:cloudfront::123456789012:function/{name}"}
+        if typ == CERT:
+            return f"{name}-id", {"arn": "arn:aws:acm:us-east-1:1:certificate/x",
+                                  "domainValidationOptions": [{
+                                      "domainName": inputs["domainName"],
+                                      "resourceRecordName": f"_abc.{inputs['domainName']}.",
+                                      "resourceRecordType": "CNAME",
+                                      "resourceRecordValue": "_xyz.acm-validations.aws."}]}
+        if typ == RECORD:
+            return f"{name}-id", {"fqdn": inputs["name"]}
         return f"{name}-id", {}
 
 
@@ -36,12 +57,26 @@ def mocks():
     return pulumi_mocks.install(SiteMocks())
 
 
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    """A release's files as the job stages them."""
+    folder = tmp_path_factory.mktemp("staged")
+    (folder / "css").mkdir()
+    (folder / "index.html").write_text("<h1>Hello</h1>")
+    (folder / "css" / "site.css").write_text("h1 {}")
+    (folder / "404.html").write_text("<h1>Lost</h1>")
+    return folder
+
+
+@pytest.fixture
+def spec(staged):
+    return SiteSpec(stack_name=STACK, owner="alice", files_dir=str(staged),
+                    content_hash="c0ffee", files=(("404.html", 13), ("css/site.css", 5),
+                                                  ("index.html", 14)))
+
+
 def deploy(spec):
     return pulumi_mocks.deploy(aws_program.program(spec))
-
-
-def only(mocks, typ):
-    return mocks.only(typ)
 
 
 def urn_of(mocks, typ):
@@ -49,75 +84,131 @@ def urn_of(mocks, typ):
     return mocks.monitor.urns[name]
 
 
-SPEC = SiteSpec(stack_name="site-u3-1a2b3c4d5e6f", owner="alice", index_html="<h1>Hello</h1>")
-BUCKET_NAME = "site-u3-1a2b3c4d5e6f-abc1234"
-
-
-def test_declares_every_website_resource(mocks):
-    deploy(SPEC)
-    declared = [t for t, _, _ in mocks.resources]
-    for typ in (BUCKET, OWNERSHIP, ACCESS_BLOCK, WEBSITE, OBJECT, POLICY):
-        assert declared.count(typ) == 1, typ
-    # Everything hangs off the one bucket.
-    for typ in (OWNERSHIP, ACCESS_BLOCK, WEBSITE, OBJECT, POLICY):
-        assert only(mocks, typ)["bucket"] == BUCKET_NAME, typ
-
-
-def test_index_object_carries_spec_content(mocks):
-    spec = SiteSpec(stack_name="site-u9-ffff", owner="bob",
-                    index_html="<p>é ünïcode</p>", content_type="text/html; charset=latin-1")
+def test_the_bucket_is_private_with_no_website_endpoint(mocks, spec):
     deploy(spec)
-    index = only(mocks, OBJECT)
-    assert index["key"] == "index.html"
-    assert index["content"] == spec.index_html
-    assert index["contentType"] == spec.content_type
+    block = mocks.only(ACCESS_BLOCK)
+    assert all(block[k] is True for k in ("blockPublicAcls", "ignorePublicAcls",
+                                          "blockPublicPolicy", "restrictPublicBuckets"))
+    assert mocks.only(OWNERSHIP)["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert mocks.all_of(WEBSITE) == []
 
 
-def test_website_serves_index_html(mocks):
-    deploy(SPEC)
-    assert only(mocks, WEBSITE)["indexDocument"] == {"suffix": "index.html"}
-    assert only(mocks, OWNERSHIP)["rule"] == {"objectOwnership": "BucketOwnerPreferred"}
-
-
-def test_public_access_block_lets_a_public_policy_through(mocks):
-    deploy(SPEC)
-    block = only(mocks, ACCESS_BLOCK)
-    assert block["blockPublicPolicy"] is False
-    assert block["restrictPublicBuckets"] is False
-
-
-def test_bucket_policy_allows_public_get_object_only(mocks):
-    deploy(SPEC)
-    policy = json.loads(only(mocks, POLICY)["policy"])
+def test_only_the_distribution_may_read_the_bucket(mocks, spec):
+    deploy(spec)
+    policy = json.loads(mocks.only(POLICY)["policy"])
     [statement] = policy["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == "*"
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] == ["s3:GetObject"]
     assert statement["Resource"] == [f"arn:aws:s3:::{BUCKET_NAME}/*"]
-
-
-def test_bucket_policy_waits_for_access_block_and_ownership(mocks):
-    deploy(SPEC)
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": CDN_ARN}}
+    assert "*" not in json.dumps(statement["Principal"])
     [policy_name] = [n for t, n, _ in mocks.resources if t == POLICY]
-    waits_for = mocks.monitor.dependencies[policy_name]
-    assert urn_of(mocks, ACCESS_BLOCK) in waits_for
-    assert urn_of(mocks, OWNERSHIP) in waits_for
+    assert urn_of(mocks, ACCESS_BLOCK) in mocks.monitor.dependencies[policy_name]
 
 
-def test_exports_url_from_endpoint_hash_and_bucket(mocks):
-    exports = deploy(SPEC)
-    assert exports["website_url"] == f"http://{BUCKET_NAME}.s3-website.eu-west-1.amazonaws.com"
-    assert exports["content_hash"] == SPEC.content_hash
+def test_the_distribution_reads_through_origin_access_control_over_https(mocks, spec):
+    deploy(spec)
+    oac = mocks.only(OAC)
+    assert (oac["originAccessControlOriginType"], oac["signingBehavior"],
+            oac["signingProtocol"]) == ("s3", "always", "sigv4")
+    cdn = mocks.only(CDN)
+    [origin] = cdn["origins"]
+    assert origin["domainName"] == f"{BUCKET_NAME}.s3.eu-west-1.amazonaws.com"
+    assert origin["originAccessControlId"] == f"{STACK}-oac-id"
+    behavior = cdn["defaultCacheBehavior"]
+    assert behavior["viewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["allowedMethods"] == ["GET", "HEAD"] and behavior["compress"] is True
+    assert cdn["defaultRootObject"] == "index.html"
+    assert cdn["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+
+
+def test_folders_get_their_index_and_misses_the_sites_404(mocks, spec):
+    deploy(spec)
+    function = mocks.only(FUNCTION)
+    assert "index.html" in function["code"] and function["runtime"] == "cloudfront-js-2.0"
+    behavior = mocks.only(CDN)["defaultCacheBehavior"]
+    assert behavior["functionAssociations"] == [{
+        "eventType": "viewer-request",
+        "functionArn": f"arn:aws:cloudfront::123456789012:function/{STACK}-index"}]
+    errors = mocks.only(CDN)["customErrorResponses"]
+    assert {(e["errorCode"], e["responseCode"], e["responsePagePath"]) for e in errors} == {
+        (403, 404, "/404.html"), (404, 404, "/404.html")}
+
+
+def test_each_file_is_an_object_with_the_local_origins_type(mocks, spec, staged):
+    deploy(spec)
+    objects = {o["key"]: o for o in mocks.all_of(OBJECT)}
+    assert sorted(objects) == ["404.html", "css/site.css", "index.html"]
+    assert objects["css/site.css"]["contentType"] == "text/css; charset=utf-8"
+    assert objects["index.html"]["contentType"] == "text/html; charset=utf-8"
+    assert objects["css/site.css"]["source"].path == str(staged / "css" / "site.css")
+    assert all(o["bucket"] == BUCKET_NAME for o in objects.values())
+
+
+def test_a_release_invalidates_its_changed_paths_after_uploading(mocks, spec):
+    from dataclasses import replace
+
+    deploy(replace(spec, changed=("css/site.css", "docs/index.html")))
+    [invalidation] = [(n, i) for t, n, i in mocks.resources if t == DYNAMIC]
+    name, inputs = invalidation
+    assert inputs["paths"] == ["/css/site.css", "/docs/index.html", "/docs/"]
+    assert inputs["distribution_id"] == "E2EXAMPLE" and inputs["release"] == "c0ffee"
+    waits_for = mocks.monitor.dependencies[name]
+    assert all(mocks.monitor.urns[n] in waits_for for t, n, _ in mocks.resources
+               if t == OBJECT)
+
+
+def test_a_first_release_invalidates_nothing_and_many_changes_one_wildcard(mocks, spec):
+    deploy(spec)
+    assert [t for t, _, _ in mocks.resources if t == DYNAMIC] == []
+    assert aws_program.invalidation_paths([f"p{i}.html" for i in range(40)]) == ["/*"]
+
+
+def test_exports_an_https_url_and_the_release(mocks, spec):
+    exports = deploy(spec)
+    assert exports["website_url"] == "https://d111.cloudfront.net/"
+    assert exports["content_hash"] == "c0ffee"
     assert exports["bucket_name"] == BUCKET_NAME
+    assert exports["distribution_id"] == "E2EXAMPLE"
 
 
-def test_bucket_tagged_with_owner_and_stack(mocks):
-    deploy(SPEC)
-    tags = only(mocks, BUCKET)["tags"]
+def test_a_domain_with_a_hosted_zone_gets_a_validated_us_east_1_certificate(mocks, spec):
+    from dataclasses import replace
+
+    exports = deploy(replace(spec, domain="www.example.org", hosted_zone_id="Z123"))
+    cert = mocks.only(CERT)
+    assert (cert["domainName"], cert["validationMethod"]) == ("www.example.org", "DNS")
+    [cert_name] = [n for t, n, _ in mocks.resources if t == CERT]
+    record = mocks.only(RECORD)
+    assert (record["zoneId"], record["name"], record["type"]) == (
+        "Z123", "_abc.www.example.org.", "CNAME")
+    assert mocks.only(CERT_ISSUED)["validationRecordFqdns"] == ["_abc.www.example.org."]
+    cdn = mocks.only(CDN)
+    assert cdn["aliases"] == ["www.example.org"]
+    assert cdn["viewerCertificate"]["sslSupportMethod"] == "sni-only"
+    assert exports["website_url"] == "https://www.example.org/"
+    assert exports["certificate_validation"]["value"] == "_xyz.acm-validations.aws."
+    providers = [i for t, n, i in mocks.resources if t == "pulumi:providers:aws"]
+    assert [p.get("region") for p in providers] == ["us-east-1"], cert_name
+
+
+def test_a_domain_without_a_zone_shows_its_record_and_waits(mocks, spec):
+    from dataclasses import replace
+
+    exports = deploy(replace(spec, domain="www.example.org"))
+    assert mocks.all_of(RECORD) == [] and mocks.all_of(CERT_ISSUED) == []
+    assert "aliases" not in mocks.only(CDN) or not mocks.only(CDN)["aliases"]
+    assert exports["certificate_validation"]["name"] == "_abc.www.example.org."
+    assert exports["website_url"] == "https://d111.cloudfront.net/"
+
+
+def test_bucket_tagged_with_owner_and_stack(mocks, spec):
+    deploy(spec)
+    tags = mocks.only(BUCKET)["tags"]
     assert tags["herocool:owner"] == "alice"
-    assert tags["herocool:stack"] == SPEC.stack_name
+    assert tags["herocool:stack"] == STACK
 
 
-def test_no_region_is_hard_coded(mocks):
-    deploy(SPEC)
+def test_no_region_is_hard_coded_but_the_certificates(mocks, spec):
+    deploy(spec)
     assert all("region" not in inputs for _, _, inputs in mocks.resources)

@@ -139,7 +139,7 @@ def test_security_headers_on_every_response(port, path, host, method):
 
 def test_content_types(port):
     assert request(port)[1]["Content-Type"] == "text/html; charset=utf-8"
-    assert request(port, "/style.css")[1]["Content-Type"] == "text/css"
+    assert request(port, "/style.css")[1]["Content-Type"] == "text/css; charset=utf-8"
 
 
 def test_a_directory_serves_its_index_and_gains_its_slash(port):

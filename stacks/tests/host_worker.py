@@ -23,7 +23,7 @@ def main():
 
     def local_program(spec, **kwargs):
         declare = real_local(spec, **kwargs)
-        if SLOW not in spec.index_html:
+        if SLOW not in spec.index_html:  # the page, for a one-page site
             return declare
 
         def program():

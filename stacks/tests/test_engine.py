@@ -57,12 +57,13 @@ def test_up_update_destroy_a_local_site(stack_name, fetch):
 
 def test_refresh_sees_drift_and_preview_changes_nothing(stack_name, origin):
     engine.up(PROJECT, stack_name, site_program(stack_name, "<p>one</p>"))
-    (settings.SITES_ROOT / stack_name / "index.html").write_text("edited by hand")
+    (settings.SITES_ROOT / stack_name / "live" / "index.html").write_text("edited by hand")
     preview = engine.preview(PROJECT, stack_name, site_program(stack_name, "<p>new</p>"))
     assert preview.summary["changes"].get("update") == 1
     refreshed = engine.refresh(PROJECT, stack_name, site_program(stack_name, "<p>one</p>"))
     assert refreshed.summary["changes"].get("update") == 1  # the drift, recorded
-    assert (settings.SITES_ROOT / stack_name / "index.html").read_text() == "edited by hand"
+    assert (settings.SITES_ROOT / stack_name / "live" / "index.html").read_text() == \
+        "edited by hand"
 
 
 def test_a_second_up_while_one_runs_is_refused(stack_name, origin):

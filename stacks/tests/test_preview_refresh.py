@@ -4,6 +4,7 @@ import hashlib
 import pytest
 from django.urls import reverse
 
+from sites.archive import tree_hash
 from stacks.models import Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -38,11 +39,12 @@ def test_refresh_reports_drift(alice_client, live_site, run_jobs, settings):
     page = alice_client.get(clean.get_absolute_url()).content.decode()
     assert "No drift" in page
 
-    (settings.SITES_ROOT / live_site.host_label / "index.html").write_text("defaced")
+    (settings.SITES_ROOT / live_site.host_label / "live" / "index.html").write_text("defaced")
     alice_client.post(reverse("sites-refresh", args=[live_site.code]))
     run_jobs()
     drift = live_site.deployments.first()
     assert drift.summary["changes"].get("update") == 1
     assert "Drift found" in alice_client.get(drift.get_absolute_url()).content.decode()
     live_site.refresh_from_db()  # the record now shows what is really published
-    assert live_site.outputs["content_hash"] == hashlib.sha256(b"defaced").hexdigest()
+    defaced = {"index.html": (7, hashlib.sha256(b"defaced").hexdigest())}
+    assert live_site.outputs["content_hash"] == tree_hash(defaced)

@@ -150,7 +150,7 @@ def test_two_hosts_place_serve_and_share_one_state(two_hosts, alice, alice_clien
         assert site.website_url == f"http://{site.address_label}.localhost:{mine.port}/"
         assert get(mine.port, site.website_url) == (200, f"<p>{n}</p>")
         assert get(other.port, site.website_url)[0] == 404
-        assert (mine.data / "sites" / site.host_label / "index.html").exists()
+        assert (mine.data / "sites" / site.host_label / "live" / "index.html").exists()
         placed.setdefault(site.host.name, []).append(site.name)
     assert sorted(len(v) for v in placed.values()) == [2, 2], placed
 
