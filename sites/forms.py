@@ -13,6 +13,8 @@ from .models import Site, SiteArchive
 from .tree import limits
 
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
+# The input of each source, where it is not named as the source.
+INPUT_OF_SOURCE = {Site.Source.ARCHIVE: "folder"}
 
 
 class SiteContentForm(StyledFormMixin, forms.ModelForm):
@@ -37,7 +39,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         self.owner = owner
         # Which source each input belongs to: the page shows only the chosen one's.
         for source in Site.Source.values:
-            self.fields[source].source = source  # the inputs are named as the sources
+            self.fields[INPUT_OF_SOURCE.get(source, source)].source = source
         if self.instance.pk:
             self.fields["html"].initial = self.instance.content
             self.fields["url"].initial = self.instance.source_url
