@@ -74,7 +74,20 @@ def stage(site, archive_data=None):
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Tree(folder=str(folder), manifest=manifest)
+    return Tree(folder=str(_named_by_content(folder, manifest)), manifest=manifest)
+
+
+def _named_by_content(folder, manifest):
+    """The staged folder renamed '<label>.<content hash>': the same files stage to the
+    same path, so an apply's inputs equal its preview's and the update plan holds
+    (a random name differed on every job, and the plan refused the apply)."""
+    named = folder.with_name(f"{folder.name.split('.', 1)[0]}.{tree_hash(manifest)}")
+    try:
+        folder.rename(named)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise StageError(f"Staging the site's files failed: {exc}") from None
+    return named
 
 
 def _staging_parent(site):

@@ -2,6 +2,7 @@
 nothing recorded, nothing written; a good one kept in the database for the job."""
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -188,3 +189,14 @@ def test_staging_leaves_nothing_behind_on_failure_and_clears_what_others_left(
     staged = tree.stage(site, make_zip({"site/index.html": b"<p>hi</p>"}))
     assert sorted(staged.manifest) == ["index.html"]
     assert (sites_root / ".staging" / staged.folder.rsplit("/", 1)[1] / "index.html").exists()
+
+
+def test_the_same_files_stage_to_the_same_folder_so_a_previewed_plan_holds(alice, sites_root):
+    from sites import tree
+
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    first = tree.stage(site, make_zip({"site/index.html": b"<p>hi</p>"}))
+    again = tree.stage(site, make_zip({"site/index.html": b"<p>hi</p>"}))
+    assert again.folder == first.folder and (Path(again.folder) / "index.html").exists()
+    other = tree.stage(site, make_zip({"site/index.html": b"<p>bye</p>"}))
+    assert other.folder != first.folder and not Path(first.folder).exists()
