@@ -225,8 +225,8 @@ def fetch(origin):
     """GET a site URL: *.localhost goes to the origin on loopback, with its Host header."""
 
     def get(url):
-        host = url.split("//", 1)[1].split("/", 1)[0]
-        request = urllib.request.Request(f"http://127.0.0.1:{origin}/",
+        host, _, path = url.split("//", 1)[1].partition("/")
+        request = urllib.request.Request(f"http://127.0.0.1:{origin}/{path}",
                                          headers={"Host": host})
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.read().decode()

@@ -1,6 +1,6 @@
 """The `herocool` CLI end to end: a live server, a real worker process and the real
-engine. Deploy a file and a folder, follow the log, update, delete; the exit status of
-a failed and of a cancelled deployment."""
+engine. Deploy a file and a whole folder (a release), list releases and roll back, follow
+the log, update, delete; the exit status of a failed and of a cancelled deployment."""
 import json
 import os
 import stat
@@ -73,9 +73,20 @@ def test_deploy_follow_update_delete(herocool, processes, page, fetch, tmp_path)
 
     folder = tmp_path / "public"
     page("<p>from the folder</p>", name="public/index.html")
+    page("p { color: red }", name="public/css/site.css")
     done = herocool("sites", "deploy", "cli-site", str(folder))
     assert done.returncode == 0, done.stderr
     assert fetch(site.outputs["website_url"]) == "<p>from the folder</p>"
+    assert fetch(site.outputs["website_url"] + "css/site.css") == "p { color: red }"
+
+    releases = json.loads(herocool("sites", "releases", "cli-site", "--json").stdout)
+    assert [(r["number"], r["live"], r["source"], r["file_count"]) for r in releases] == \
+        [(2, True, "archive", 2), (1, False, "html", 1)]
+    done = herocool("sites", "rollback", "cli-site", "1")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    assert fetch(site.outputs["website_url"]) == "<p>first</p>"
+    assert herocool("sites", "rollback", "cli-site", "9").returncode == 1  # no such release
 
     listed = herocool("sites", "list", "--json")
     assert [(s["name"], s["status"]) for s in json.loads(listed.stdout)] == \

@@ -9,12 +9,12 @@ import sys
 
 from .client import ApiError
 from .commands import (dep_apply, dep_cancel, dep_list, dep_log, dep_show, login, listing,
-                       resource_action, resource_show, site_create, site_deploy,
-                       site_update, vm_create, vm_ssh, vm_update)
+                       resource_action, resource_show, site_create, site_deploy, site_releases,
+                       site_rollback, site_update, vm_create, vm_ssh, vm_update)
 from .follow import EXIT_ERROR
 
-SITE_PATH_HELP = ("an HTML file, or a folder whose index.html is deployed (a site is one "
-                  "HTML page today: the rest of a folder is not sent)")
+SITE_PATH_HELP = ("an HTML file (a one-page site), or a folder with index.html at its top: "
+                  "the whole folder is packed and deployed as a release")
 
 
 def main(argv=None):
@@ -95,6 +95,15 @@ def add_sites(groups, common, waiting):
             p.add_argument("--preview", action="store_true",
                            help="only preview the change; apply it with herocool apply ID")
         p.set_defaults(run=run, preview=False)
+    p = sites.add_parser("releases", parents=[common],
+                         help="a site's releases, newest first (the live one marked)")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(run=site_releases)
+    p = sites.add_parser("rollback", parents=[waiting],
+                         help="publish an earlier release again (a deployment, with its log)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("release", metavar="N", type=int, help="the release's number (v3: 3)")
+    p.set_defaults(run=site_rollback)
     for name in ("delete", "refresh", "retry"):
         p = sites.add_parser(name, parents=[waiting], help=f"{name} a site")
         p.add_argument("name", metavar="NAME")

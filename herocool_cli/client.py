@@ -1,5 +1,6 @@
 """The API over HTTP with urllib: JSON in, JSON out, errors as ApiError."""
 import json
+import uuid
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,13 +21,29 @@ class Client:
         self.token, self.timeout = token, timeout
 
     def request(self, method, path, body=None, query=None):
+        data = None if body is None else json.dumps(body).encode()
+        return self._send(method, path, data, "application/json", query)
+
+    def upload(self, method, path, fields, files):
+        """A multipart/form-data request: `fields` {name: text}, `files` {name: (file
+        name, bytes)} (a site's folder, packed)."""
+        boundary = uuid.uuid4().hex
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                 f'{value}\r\n'.encode() for name, value in fields.items()]
+        for name, (filename, content) in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                         f'filename="{filename}"\r\nContent-Type: application/octet-stream'
+                         f'\r\n\r\n'.encode() + content + b"\r\n")
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self._send(method, path, data, f"multipart/form-data; boundary={boundary}")
+
+    def _send(self, method, path, data, content_type, query=None):
         url = self.base + path.lstrip("/")
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method=method, headers={
             "Authorization": f"Bearer {self.token}", "Accept": "application/json",
-            **({"Content-Type": "application/json"} if data is not None else {})})
+            **({"Content-Type": content_type} if data is not None else {})})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
                 raw = response.read()

@@ -1,7 +1,9 @@
 """What each `herocool` command does, over the API (herocool_cli/client.py)."""
+import io
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -67,11 +69,13 @@ def after_change(args, client, answer):
 
 
 def site_content(args):
+    """The body of a site's change: its URL, a file's page, or (a folder) the folder
+    packed as a .zip under "folder" (sent as multipart)."""
     if getattr(args, "url", None):
         return {"source": "url", "url": args.url}
     path = Path(args.path)
     if path.is_dir():
-        path = path / "index.html"
+        return {"source": "archive", "folder": ("site.zip", pack(path))}
     try:
         html = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -82,9 +86,48 @@ def site_content(args):
     return {"source": "html", "html": html}
 
 
+def pack(folder):
+    """The folder as a .zip in memory: every file under it, by its path inside it
+    (symbolic links are left out: the platform refuses them)."""
+    if not (folder / "index.html").is_file():
+        raise ApiError(0, f"{folder} has no index.html at its top.")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return out.getvalue()
+
+
+def send_site(client, method, path, body):
+    """JSON, or multipart when the body carries a packed folder."""
+    if "folder" not in body:
+        return client.request(method, path, body)
+    fields = {k: v for k, v in body.items() if k != "folder"}
+    return client.upload(method, path, fields, {"folder": body["folder"]})
+
+
 def site_create(args):
     client = client_from_config()
-    answer = client.post("sites/", {"name": args.name, **site_content(args)})
+    answer = send_site(client, "POST", "sites/", {"name": args.name, **site_content(args)})
+    return after_change(args, client, answer)
+
+
+def site_releases(args):
+    client = client_from_config()
+    site = client.find("sites", args.name)
+    rows = client.get(f"sites/{site['code']}/releases/")
+    show(args, rows, "\n".join(
+        f"v{r['number']}\t{'live' if r['live'] else ''}\t{r['created']}\t{r['source']}\t"
+        f"{r['file_count']} files, {r['total_bytes']} bytes"
+        + (f"\t(rollback to v{r['rollback_of']})" if r["rollback_of"] else "")
+        for r in rows) or "No releases yet.")
+
+
+def site_rollback(args):
+    client = client_from_config()
+    site = client.find("sites", args.name)
+    answer = client.post(f"sites/{site['code']}/rollback/", {"release": args.release})
     return after_change(args, client, answer)
 
 
@@ -93,9 +136,10 @@ def site_update(args):
     site = client.find("sites", args.name)
     body = site_content(args)
     if args.preview:
-        return preview_and_show(args, client, client.post(f"sites/{site['code']}/preview/",
-                                                          body))
-    return after_change(args, client, client.patch(f"sites/{site['code']}/", body))
+        return preview_and_show(args, client, send_site(
+            client, "POST", f"sites/{site['code']}/preview/", body))
+    return after_change(args, client, send_site(client, "PATCH", f"sites/{site['code']}/",
+                                                body))
 
 
 def site_deploy(args):

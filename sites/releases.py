@@ -143,6 +143,20 @@ def live_release(site):
     return site.releases.order_by("-number").only("pk", "number").first()
 
 
+def roll_back(site, release, user):
+    """Publish `release` of `site` again: an ordinary update deployment, with its log
+    (the pages and the API). Raises DeploymentRefused (the live one already, or the
+    deployment's own refusals)."""
+    from stacks.models import Deployment
+    from stacks.services import DeploymentRefused, request_deployment
+
+    live = live_release(site)
+    if live is not None and live.pk == release.pk:
+        raise DeploymentRefused(f"v{release.number} is the live release already.")
+    return request_deployment(site, Deployment.Action.UPDATE, user,
+                              params=release.rollback_params())
+
+
 def diff(older, newer):
     """(added, removed, changed) paths from release `older` to release `newer`."""
     before, after = older.files, newer.files

@@ -47,13 +47,8 @@ def rollback(request, code):
     site = rv.resource_for_user(Site, request, code)
     number = _number(request.POST.get("release"))
     release = get_object_or_404(site.releases, number=number)
-    live = releases.live_release(site)
-    if live is not None and live.pk == release.pk:
-        messages.error(request, f"v{number} is the live release already.")
-        return redirect(site)
     try:
-        deployment = request_deployment(site, Action.UPDATE, request.user,
-                                        params=release.rollback_params())
+        deployment = releases.roll_back(site, release, request.user)
     except DeploymentRefused as exc:
         messages.error(request, str(exc))
         return redirect(site)

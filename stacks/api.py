@@ -67,9 +67,12 @@ def accepted(view, resource, deployment, code=status.HTTP_202_ACCEPTED):
 
 
 def body_of(request):
-    """The JSON object a change sends (a form's data); anything else is a 400."""
+    """The JSON object a change sends (a form's data), or a multipart form's fields (a
+    site's folder comes as a file); anything else is a 400."""
     if not isinstance(request.data, dict):
         raise ParseError("Send a JSON object.")
+    if hasattr(request.data, "dict"):  # a QueryDict: one value per field, as a form's
+        return request.data.dict()
     return request.data
 
 
@@ -126,7 +129,8 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return {}
 
     def create(self, request):
-        form = self.create_form(body_of(request), owner=request.user, **self.form_kwargs())
+        form = self.create_form(body_of(request), request.FILES or None, owner=request.user,
+                                **self.form_kwargs())
         if not form.is_valid():
             raise invalid(form)
         try:
@@ -155,7 +159,8 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         current = {name: unbound.get_initial_for_field(field, name)
                    for name, field in unbound.fields.items()}
         data = {k: v for k, v in current.items() if v is not None} | body_of(request)
-        form = self.update_form(data, instance=resource, owner=request.user)
+        form = self.update_form(data, request.FILES or None, instance=resource,
+                                owner=request.user)
         if not form.is_valid():
             raise invalid(form)
         return resource, form
@@ -163,8 +168,9 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def partial_update(self, request, code=None):
         resource, form = self._changed(request)
         fresh = type(resource).objects.get(pk=resource.pk)
-        deployment = refused_as_api(request_deployment, fresh, Action.UPDATE, request.user,
-                                    params=form.instance.proposed())
+        with transaction.atomic():  # the form's save keeps an uploaded folder (sites)
+            deployment = refused_as_api(request_deployment, fresh, Action.UPDATE,
+                                        request.user, params=form.save(commit=False).proposed())
         fresh.refresh_from_db()
         return accepted(self, fresh, deployment)
 
@@ -174,8 +180,9 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         applied (POST /deployments/{code}/apply/)."""
         resource, form = self._changed(request)
         fresh = type(resource).objects.get(pk=resource.pk)
-        deployment = refused_as_api(request_deployment, fresh, Action.PREVIEW, request.user,
-                                    params=form.instance.proposed())
+        with transaction.atomic():
+            deployment = refused_as_api(request_deployment, fresh, Action.PREVIEW,
+                                        request.user, params=form.save(commit=False).proposed())
         return accepted(self, fresh, deployment)
 
     def destroy(self, request, code=None):

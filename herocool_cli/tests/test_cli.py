@@ -43,7 +43,7 @@ def test_not_logged_in_is_a_clear_error(home, capsys):
 def test_help_says_a_folder_deploys_its_index_html(capsys):
     with pytest.raises(SystemExit):
         cli.main(["sites", "deploy", "--help"])
-    assert "folder whose index.html is deployed" in capsys.readouterr().out
+    assert "the whole folder is packed and deployed as a release" in capsys.readouterr().out
 
 
 def test_an_unreachable_platform_is_a_clear_error(home, capsys):

@@ -34,6 +34,15 @@ class Api:
         except urllib.error.HTTPError as error:
             return error.code, _json(error.read()), error.headers
 
+    def upload(self, method, path, fields, files):
+        """A multipart/form-data call (a site's folder), encoded by the CLI's own client."""
+        from herocool_cli.client import ApiError, Client
+
+        try:
+            return 200, Client(self.base_url, self.token).upload(method, path, fields, files), {}
+        except ApiError as error:
+            return error.status, {"detail": error.detail, "errors": error.errors}, {}
+
     def get(self, path):
         return self("GET", path)
 
