@@ -109,11 +109,18 @@ def site_estimate(target):
     region = aws_region_prices()
     if region is None:
         return no_price("a site")
-    out, gets = assumption("site_transfer_out_gb"), assumption("site_get_requests")
+    out, requests = assumption("site_transfer_out_gb"), assumption("site_requests")
+    misses = assumption("site_origin_get_requests")
     puts, stored = assumption("site_put_requests"), assumption("site_storage_gb")
     return Estimate((
-        Line(f"{out} GB sent out", Decimal(region["transfer_out_gb"]) * out),
-        Line(f"{gets:,} GET requests", Decimal(region["s3_get_per_1000"]) * gets / 1000),
+        Line(f"{out} GB sent out by CloudFront",
+             Decimal(region["cloudfront_transfer_out_gb"]) * out),
+        Line(f"{requests:,} HTTPS requests",
+             Decimal(region["cloudfront_https_per_10000"]) * requests / 10000),
+        Line(f"{requests:,} folder-index function runs",
+             Decimal(region["cloudfront_function_per_million"]) * requests / 1000000),
+        Line(f"{misses:,} GETs from the bucket",
+             Decimal(region["s3_get_per_1000"]) * misses / 1000),
         Line(f"{puts:,} PUT requests", Decimal(region["s3_put_per_1000"]) * puts / 1000),
         Line(f"{stored} GB stored", Decimal(region["s3_storage_gb_month"]) * stored),
     ))

@@ -39,11 +39,12 @@ def test_every_allowlisted_type_has_a_us_east_1_price(aws, settings):
 
 
 def test_an_aws_site_costs_its_stated_traffic(aws):
-    # 10 GB × $0.09 + 100,000 GET × $0.0004/1000 + 100 PUT × $0.005/1000
-    # + 0.01 GB × $0.023 = 0.9 + 0.04 + 0.0005 + 0.00023 = 0.94073
+    # CloudFront: 10 GB × $0.085 + 100,000 HTTPS × $0.01/10,000 + 100,000 function runs
+    # × $0.10/1,000,000; S3: 10,000 GET × $0.0004/1000 + 100 PUT × $0.005/1000
+    # + 0.01 GB × $0.023 = 0.85 + 0.10 + 0.01 + 0.004 + 0.0005 + 0.00023 = 0.96473
     estimate = Site(target="aws").monthly_estimate()
-    assert estimate.total == Decimal("0.94")
-    assert sum(line.usd for line in estimate.lines) == Decimal("0.94073")
+    assert estimate.total == Decimal("0.96")
+    assert sum(line.usd for line in estimate.lines) == Decimal("0.96473")
 
 
 def test_a_region_without_figures_says_no_price(settings):
@@ -84,7 +85,7 @@ def test_an_owners_total_counts_live_resources_only(aws, alice, bob):
     machine(bob, "theirs", "t3.medium")
     Site.objects.create(owner=alice, name="s", target="aws", status=Status.LIVE)
     total, unpriced = cost.owner_total(alice.pk)
-    assert total == Decimal("11.88") + Decimal("34.66") + Decimal("0.94")
+    assert total == Decimal("11.88") + Decimal("34.66") + Decimal("0.96")
     assert unpriced == 0
 
 
@@ -109,7 +110,7 @@ def test_the_pages_show_estimates_and_the_dashboard_the_total(aws, alice_client,
     detail = alice_client.get(vm.get_absolute_url()).content.decode()
     assert "$34.66/month" in detail and "public IPv4 address" in detail
     dashboard = alice_client.get(reverse("accounts-dashboard")).content.decode()
-    assert '<span id="total-usd">$35.60</span>' in dashboard
+    assert '<span id="total-usd">$35.62</span>' in dashboard  # 34.66 + 0.96
 
 
 @pytest.mark.django_db
@@ -122,7 +123,7 @@ def test_the_create_form_carries_each_types_estimate_for_its_script(aws, alice_c
     estimates = json.loads(html.unescape(page[start:page.index('"', start)]))
     assert {k: v["total"] for k, v in estimates.items()} == {
         "t3.micro": "11.88", "t3.small": "19.47", "t3.medium": "34.66"}
-    assert "$0.94/month" in alice_client.get(reverse("sites-create")).content.decode()
+    assert "$0.96/month" in alice_client.get(reverse("sites-create")).content.decode()
 
 
 @pytest.mark.django_db
