@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from accounts.models import Profile
 from sites.models import Site
 from stacks.models import Deployment, Webhook
 from stacks.tests.webhook_receiver import (  # noqa: F401 - fixtures
@@ -18,6 +19,7 @@ def test_each_event_of_a_real_site_is_delivered_once(alice, alice_client, origin
                                                      run_notifications, settings, tmp_path):
     alice.email = "alice@example.com"
     alice.save()
+    Profile.objects.create(user=alice, verified_email=alice.email)  # notices need it (#18)
     Webhook.objects.create(owner=alice, url=receiver.url,
                            events=["started", "succeeded", "failed", "cancelled"])
     alice_client.post(reverse("sites-create"),
