@@ -348,7 +348,7 @@ SPECTACULAR_SETTINGS = {
         "ResourceStatusEnum": "stacks.models.Status",
         "DeploymentStatusEnum": "stacks.models.Deployment.State",
         "SiteSourceEnum": "sites.models.Site.Source",
-        "SiteInputSourceEnum": [("html", "html"), ("url", "url")],
+        "SiteInputSourceEnum": [("html", "html"), ("url", "url"), ("archive", "archive")],
     },
 }
 

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from herocool_project import redisconn
@@ -91,17 +92,18 @@ def release(deployment):
     resource = deployment.resource
     engine.cancel(resource.pulumi_project, resource.stack_name)
     who = deployment.cancelled_by
-    ended = deployment.settle(error=DEAD_WORKER)
-    if ended is None:
-        return False
-    notify.deployment_event(deployment, ended)
-    if ended == State.CANCELLED:
-        reason = (f"The {deployment.action} was cancelled by {who} while it ran: the stack "
-                  "may be partly changed; retry or refresh.")
-    else:
-        reason = DEAD_WORKER
-    if deployment.action not in (Deployment.Action.PREVIEW, Deployment.Action.REFRESH):
-        resource.mark_failed(reason)
+    with transaction.atomic():  # the deployment and its resource end together: no reader
+        ended = deployment.settle(error=DEAD_WORKER)  # sees one ended, the other busy
+        if ended is None:
+            return False
+        notify.deployment_event(deployment, ended)
+        if ended == State.CANCELLED:
+            reason = (f"The {deployment.action} was cancelled by {who} while it ran: the "
+                      "stack may be partly changed; retry or refresh.")
+        else:
+            reason = DEAD_WORKER
+        if deployment.action not in (Deployment.Action.PREVIEW, Deployment.Action.REFRESH):
+            resource.mark_failed(reason)
     if resource.host_id is None or resource.host.name == settings.HEROCOOL_HOST:
         resource.release_untracked()  # else its own host's tick stops what it left
     append_log(deployment.pk, f"\nThe job is gone; the stack was unlocked. {reason}\n")
