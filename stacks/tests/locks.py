@@ -46,3 +46,35 @@ def can_lock_quotas_now(resource, wait_ms=1500):
     except OperationalError as exc:
         assert "lock timeout" in str(exc)
         return False
+
+
+def ten_site_creates_at_once(owner):
+    """Ten threads, each its own connection, create a site and request its deployment at
+    the same instant. Returns each one's outcome: "ok", or the refusal's message."""
+    from django.db import close_old_connections
+
+    from sites.models import Site
+    from stacks.models import Deployment
+
+    start = threading.Barrier(10)
+    outcomes = []
+
+    def create(i):
+        start.wait()
+        try:
+            with transaction.atomic():
+                site = Site.objects.create(owner=owner, name=f"race{i}", content="x")
+                services.request_deployment(site, Deployment.Action.CREATE, owner)
+            outcomes.append("ok")
+        except services.DeploymentRefused as exc:
+            outcomes.append(str(exc))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcomes

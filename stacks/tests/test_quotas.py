@@ -1,14 +1,13 @@
 """Quotas hold on every path that can grow what a user or the host runs, and under races:
 checked in request_deployment, under a lock, not only in the form."""
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.urls import reverse
 
 from sites.models import Site
 from stacks import services
 from stacks.models import Deployment, Status
+from stacks.tests.locks import ten_site_creates_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -51,29 +50,8 @@ def test_ten_concurrent_creates_cannot_pass_the_quota(alice, settings):
         pytest.skip("the race needs PostgreSQL's concurrent transactions")
     settings.QUOTA_SITES = 3
     settings.QUOTA_LIVE_DEPLOYMENTS = 100
-    start = threading.Barrier(10)
-    outcomes = []
-
-    def create(i):
-        from django.db import transaction
-
-        start.wait()
-        try:
-            with transaction.atomic():
-                site = Site.objects.create(owner=alice, name=f"race{i}", content="x")
-                services.request_deployment(site, Deployment.Action.CREATE, alice)
-            outcomes.append("ok")
-        except services.DeploymentRefused:
-            outcomes.append("refused")
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = ["refused" if "limit of 3 sites" in o else o
+                for o in ten_site_creates_at_once(alice)]
     assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 7
     assert Site.objects.count() == 3 and Deployment.objects.count() == 3
 
