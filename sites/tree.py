@@ -91,8 +91,10 @@ def _named_by_content(folder, manifest):
 
 
 def _staging_parent(site):
-    if site.target != "local":  # any worker: a temporary folder of this machine's
-        parent = Path(tempfile.gettempdir()) / "herocool-staging"
+    if site.target != "local":  # any worker: a folder of this machine's, in the private
+        # data directory: a fixed name in the shared /tmp could be made first by another
+        # local account, who could then swap the files before they are uploaded.
+        parent = Path(settings.DATA_DIR) / "staging"
     else:
         parent = Path(settings.SITES_ROOT) / STAGING
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)

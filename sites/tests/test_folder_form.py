@@ -200,3 +200,15 @@ def test_the_same_files_stage_to_the_same_folder_so_a_previewed_plan_holds(alice
     assert again.folder == first.folder and (Path(again.folder) / "index.html").exists()
     other = tree.stage(site, make_zip({"site/index.html": b"<p>bye</p>"}))
     assert other.folder != first.folder and not Path(first.folder).exists()
+
+
+def test_a_cloud_sites_files_stage_in_the_private_data_dir_not_the_shared_tmp(alice, settings):
+    from sites import tree
+
+    site = Site.objects.create(owner=alice, name="s", status="live", target="aws")
+    staged = tree.stage(site, make_zip({"site/index.html": b"<p>hi</p>"}))
+    parent = Path(staged.folder).parent
+    assert parent == Path(settings.DATA_DIR) / "staging"
+    assert parent.stat().st_mode & 0o077 == 0  # nobody else may enter or rename in it
+    tree.discard(staged)
+    assert not Path(staged.folder).exists()
