@@ -411,3 +411,8 @@ HEROCOOL_EXPIRY_REQUIRED_TYPES = [
     if t.strip()]
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
                           "stacks.expiry.send_expiry_reminder")
+# --- Sites: folders and domains (issue #15) -------------------------------------------
+# A folder picked in the browser comes as one file per part: Django's default of 100
+# files a request would refuse most sites with a bare 400 before the form could say why.
+# A few more than a site may hold, so the form's own limit speaks first.
+DATA_UPLOAD_MAX_NUMBER_FILES = SITE_MAX_FILES + 100

@@ -10,11 +10,31 @@ from stacks.models import Status
 from .archive import ArchiveError, unpack
 from .fetch import FetchError, check_url
 from .models import Site, SiteArchive
+from .picked import archive_of
 from .tree import limits
 
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
 # The input of each source, where it is not named as the source.
 INPUT_OF_SOURCE = {Site.Source.ARCHIVE: "folder"}
+
+
+class FolderInput(forms.FileInput):
+    """A folder picker: every file under the chosen folder, in one input."""
+    allow_multiple_selected = True
+
+
+class FolderField(forms.FileField):
+    """The picked folder's files as a list (empty ones too: a folder may hold them)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(widget=FolderInput(attrs={"webkitdirectory": True,
+                                                   "multiple": True,
+                                                   "data-folder-picker": "picked_paths"}),
+                         allow_empty_file=True, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        return [super(FolderField, self).clean(one, initial) for one in files]
 
 
 class SiteContentForm(StyledFormMixin, forms.ModelForm):
@@ -28,6 +48,9 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
                              help_text="Your site's folder, packed: index.html at its top "
                                        "(or inside one top folder), beside CSS, scripts, "
                                        "images and an optional 404.html.")
+    picked = FolderField(required=False, label="Or pick the folder itself",
+                         help_text="Your browser sends every file under it, with its "
+                                   "place in the folder.")
 
     class Meta:
         model = Site
@@ -40,6 +63,7 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         # Which source each input belongs to: the page shows only the chosen one's.
         for source in Site.Source.values:
             self.fields[INPUT_OF_SOURCE.get(source, source)].source = source
+        self.fields["picked"].source = Site.Source.ARCHIVE
         if self.instance.pk:
             self.fields["html"].initial = self.instance.content
             self.fields["url"].initial = self.instance.source_url
@@ -103,31 +127,42 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
     _folder_data = None
 
     def _clean_folder(self, data):
-        """Checked whole here (nothing written), so every refusal is a form error."""
-        upload = data.get("folder")
+        """Checked whole here (nothing written), so every refusal is a form error. A
+        picked folder becomes the archive an upload of it would be (sites/picked.py)."""
+        upload, picked = data.get("folder"), data.get("picked")
+        if not upload and picked:
+            try:
+                self._check_archive("picked", archive_of(
+                    picked, self.data.get("picked_paths", ""), limits()))
+            except ArchiveError as exc:
+                self.add_error("picked", str(exc))
+            return
         if not upload:
-            self.add_error("folder", "Choose a .zip or .tar.gz of your site's folder.")
+            self.add_error("folder", "Choose a .zip or .tar.gz of your site's folder, or "
+                           "pick the folder itself.")
             return
         if upload.size > settings.SITE_ARCHIVE_MAX_BYTES:
             self.add_error("folder", f"The archive is {exact_bytes(upload.size)}; the "
                            f"limit is {exact_bytes(settings.SITE_ARCHIVE_MAX_BYTES)}.")
             return
+        self._check_archive("folder", upload.read())
+
+    def _check_archive(self, field, folder):
         kept = SiteArchive.bytes_kept_for(self.owner)
-        if kept + upload.size > settings.QUOTA_SITE_ARCHIVE_BYTES:
-            self.add_error("folder", f"Your sites' archives already take {exact_bytes(kept)} "
+        if kept + len(folder) > settings.QUOTA_SITE_ARCHIVE_BYTES:
+            self.add_error(field, f"Your sites' archives already take {exact_bytes(kept)} "
                            f"of your {exact_bytes(settings.QUOTA_SITE_ARCHIVE_BYTES)}; "
                            "delete a site you no longer need (older releases are dropped "
                            "as new ones come).")
             return
-        folder = upload.read()
         try:
             files = unpack(folder, limits())
         except ArchiveError as exc:
-            self.add_error("folder", str(exc))
+            self.add_error(field, str(exc))
             return
         if "index.html" not in files:
-            self.add_error("folder", "The archive has no index.html at its top (or inside "
-                           "its one top folder).")
+            self.add_error(field, f"The {'folder' if field == 'picked' else 'archive'} "
+                           "has no index.html at its top (or inside its one top folder).")
             return
         self._folder_data = folder
         self.instance.content, self.instance.source_url = "", ""
