@@ -1,10 +1,14 @@
 """Static site pages. Lists and details read the database only, never the engine."""
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from herocool_project import ratelimit, redisconn
 from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
 from stacks.expiry_views import expiry_view
@@ -15,6 +19,7 @@ from . import domains, releases
 from .forms import SiteContentForm, SiteCreateForm
 from .models import Site
 
+log = logging.getLogger(__name__)
 Action = Deployment.Action
 # Columns the release list never shows (a release's file list can be thousands long).
 LIST_DEFERRED = ("files", "content")
@@ -97,12 +102,31 @@ def _add_domain(request, site, name):
 
 
 def _verify_domain(request, site, name):
-    """Check the domain's TXT record; once verified, publish it with a deployment."""
+    """Queue a check of the domain's TXT record (a job: the DNS query can take seconds);
+    the job publishes the domain with a deployment once it is verified."""
     claim = get_object_or_404(site.domains, name=name)
-    if claim.verified_at is None:
-        claim.verify()
-    deployment = request_deployment(site, Action.UPDATE, request.user, params={})
-    rv.say_done(request, deployment, f"{claim.name} is verified: publishing it.")
+    if claim.verified_at is not None:
+        messages.info(request, f"{claim.name} is verified already.")
+        return
+    rule = settings.RATE_LIMIT_DOMAIN_CHECKS
+    if not ratelimit.allow("domain-check", request.user.pk, rule):
+        count, seconds = rule.split("/")
+        messages.error(request, f"You may check domains {count} times in {seconds} "
+                       "seconds; wait a little, DNS changes take minutes to show anyway.")
+        return
+    if not claim.queue_check():
+        messages.info(request, f"A check of {claim.name} is under way.")
+        return
+    try:
+        redisconn.queue("default").enqueue(domains.check_domain, claim.pk, request.user.pk,
+                                           job_timeout=60, result_ttl=600)
+    except Exception:  # noqa: BLE001 - Redis down: say so; the user may check again
+        log.exception("could not enqueue the check of %s", claim.name)
+        type(claim).objects.filter(pk=claim.pk).update(check_queued_at=None)
+        messages.error(request, "The job queue is unavailable right now; check again in "
+                       "a minute.")
+        return
+    messages.info(request, f"Checking the TXT record of {claim.name}…")
 
 
 def _remove_domain(request, site, name):

@@ -59,22 +59,107 @@ def verify(client, site, name):
                        follow=True)
 
 
+def check_queued(queue):
+    """Run the one queued domain check here (the resolver stub applies in this process)."""
+    from sites.domains import check_domain
+
+    [job] = queue.get_jobs()
+    assert job.func is check_domain
+    queue.remove(job)
+    return check_domain(*job.args)
+
+
 @pytest.mark.django_db
-def test_a_domain_is_verified_only_by_its_txt_record(alice_client, alice, dns_records):
+def test_a_domain_is_verified_only_by_its_txt_record(alice_client, alice, dns_records,
+                                                     queue):
     site = Site.objects.create(owner=alice, name="s", status="live", target="local")
     page = add(alice_client, site, "www.alice.example").content.decode()
     claim = site.domains.get()
     assert claim.record_name in page and claim.record_value in page
     dns_records[claim.record_name] = ["something-else"]
     page = verify(alice_client, site, "www.alice.example").content.decode()
-    assert "No TXT record" in page
+    assert "checking…" in page and "Check now" not in page  # the request asked no DNS
+    claim.refresh_from_db()
+    assert claim.checked_at is None and claim.check_queued_at is not None
+    assert "No TXT record" in check_queued(queue)
+    page = alice_client.get(site.get_absolute_url()).content.decode()
+    assert "No TXT record" in page and "checking…" not in page
     claim.refresh_from_db()
     assert claim.verified_at is None and claim.checked_at is not None
     dns_records[claim.record_name] = ["v=spf1", claim.record_value]
     verify(alice_client, site, "www.alice.example")
+    assert check_queued(queue) == "verified"
     claim.refresh_from_db()
     assert claim.verified_at is not None
-    assert site.deployments.get().action == "update"  # publishing it on the site's host
+    deployment = site.deployments.get()  # publishing it on the site's host
+    assert (deployment.action, deployment.requested_by) == ("update", alice)
+
+
+@pytest.mark.django_db
+def test_a_check_under_way_is_not_queued_twice(alice_client, alice, queue):
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    claim = SiteDomain.objects.create(site=site, name="www.alice.example")
+    verify(alice_client, site, claim.name)
+    page = verify(alice_client, site, claim.name).content.decode()
+    assert "is under way" in page and queue.count == 1
+
+
+@pytest.mark.django_db
+def test_checks_are_rate_limited_per_user(alice_client, alice, bob, client, queue,
+                                          settings):
+    from herocool_project import redisconn
+
+    redisconn.connection().delete(f"herocool:rate:domain-check:{alice.pk}",
+                                  f"herocool:rate:domain-check:{bob.pk}")
+    settings.RATE_LIMIT_DOMAIN_CHECKS = "2/300"
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    claims = [SiteDomain.objects.create(site=site, name=f"d{i}.alice.example")
+              for i in range(3)]
+    for claim in claims[:2]:
+        verify(alice_client, site, claim.name)
+    page = verify(alice_client, site, claims[2].name).content.decode()
+    assert "You may check domains 2 times in 300 seconds" in page
+    assert queue.count == 2
+    claims[2].refresh_from_db()
+    assert claims[2].check_queued_at is None
+    bobs = Site.objects.create(owner=bob, name="b", status="live", target="local")
+    client.force_login(bob)
+    verify(client, bobs, SiteDomain.objects.create(site=bobs, name="bob.example").name)
+    assert queue.count == 3  # another user's checks are counted apart
+
+
+@pytest.mark.django_db
+def test_a_dns_timeout_is_recorded_as_the_checks_answer(alice, monkeypatch):
+    import dns.exception
+
+    from sites.domains import check_domain
+
+    def slow(name, rdtype, lifetime=None):
+        raise dns.exception.Timeout()
+
+    monkeypatch.setattr(dns.resolver, "resolve", slow)
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    claim = SiteDomain.objects.create(site=site, name="www.alice.example")
+    assert "timed out" in check_domain(claim.pk, alice.pk)
+    claim.refresh_from_db()
+    assert "timed out" in claim.last_error and claim.checked_at is not None
+
+
+@pytest.mark.django_db
+def test_a_lost_check_stops_saying_checking(alice, queue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    site = Site.objects.create(owner=alice, name="s", status="live", target="local")
+    claim = SiteDomain.objects.create(site=site, name="www.alice.example")
+    assert claim.queue_check()
+    claim.refresh_from_db()
+    assert claim.checking and not claim.queue_check()
+    SiteDomain.objects.filter(pk=claim.pk).update(
+        check_queued_at=timezone.now() - timedelta(minutes=3))
+    claim.refresh_from_db()
+    assert not claim.checking and claim.queue_check()
 
 
 @pytest.mark.django_db
@@ -126,8 +211,11 @@ def test_a_verified_domain_serves_the_site_until_removed(live_site, alice_client
     add(alice_client, live_site, "www.alice.example")
     claim = live_site.domains.get()
     dns_records[claim.record_name] = [claim.record_value]
-    verify(alice_client, live_site, "www.alice.example")
-    assert run_jobs() == 1
+    verify(alice_client, live_site, "www.alice.example")  # a job on the default queue
+    run_jobs()  # the check, then (same burst) the deployment it asked for
+    claim.refresh_from_db()
+    assert claim.verified_at is not None
+    assert live_site.deployments.filter(action="update", status="succeeded").count() == 1
     live_site.refresh_from_db()
     assert live_site.status == "live", live_site.last_error
     assert get(origin, "www.alice.example:8001") == (200, "<p>one</p>")
