@@ -416,3 +416,11 @@ HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
 # files a request would refuse most sites with a bare 400 before the form could say why.
 # A few more than a site may hold, so the form's own limit speaks first.
 DATA_UPLOAD_MAX_NUMBER_FILES = SITE_MAX_FILES + 100
+# "Check now" on a custom domain queues sites.domains.check_domain (a DNS query) on the
+# default queue; each user may ask this often (count/seconds).
+RATE_LIMIT_DOMAIN_CHECKS = os.environ.get("HEROCOOL_RATE_DOMAIN_CHECKS", "10/300")
+HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "sites.domains.check_domain")
+# aws target: the operator's Route 53 hosted zone (its id) for users' custom domains. Set,
+# the site program validates each domain's certificate and points the domain at its
+# distribution there; empty, the site page shows the user the records to add themselves.
+SITES_AWS_HOSTED_ZONE_ID = os.environ.get("HEROCOOL_SITES_AWS_HOSTED_ZONE_ID", "").strip()

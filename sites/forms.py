@@ -8,8 +8,9 @@ from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
 
 from .archive import ArchiveError, unpack
+from .domains import DomainError, clean_domain
 from .fetch import FetchError, check_url
-from .models import Site, SiteArchive
+from .models import Site, SiteArchive, SiteDomain
 from .picked import archive_of
 from .tree import limits
 
@@ -51,6 +52,10 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
     picked = FolderField(required=False, label="Or pick the folder itself",
                          help_text="Your browser sends every file under it, with its "
                                    "place in the folder.")
+    # aws target only (removed otherwise): served over HTTPS once its certificate is issued.
+    domain = forms.CharField(required=False, max_length=253, label="Custom domain (optional)",
+                             help_text="e.g. www.example.org. The site's page then shows "
+                                       "the DNS records to add at your DNS provider.")
 
     class Meta:
         model = Site
@@ -64,9 +69,27 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         for source in Site.Source.values:
             self.fields[INPUT_OF_SOURCE.get(source, source)].source = source
         self.fields["picked"].source = Site.Source.ARCHIVE
+        if (self.instance.target or settings.HEROCOOL_TARGET) != "aws":
+            del self.fields["domain"]  # the local target's domains are claims (domains.py)
+        else:
+            self.fields["domain"].initial = self.instance.custom_domain
         if self.instance.pk:
             self.fields["html"].initial = self.instance.content
             self.fields["url"].initial = self.instance.source_url
+
+    def clean_domain(self):
+        text = self.cleaned_data.get("domain", "").strip()
+        try:
+            name = clean_domain(text) if text else ""
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        taken = Site.objects.filter(custom_domain=name).exclude(status=Status.DELETED) \
+            .exclude(pk=self.instance.pk)
+        if name and (taken.exists() or SiteDomain.objects.filter(name=name).exclude(
+                verified_at=None).exists()):
+            raise forms.ValidationError(f"{name} is already in use by another site.")
+        self.instance.custom_domain = name
+        return name
 
     def clean(self):
         data = super().clean()

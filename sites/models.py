@@ -16,7 +16,7 @@ from .programs.spec import SiteSpec
 class Site(StackResource):
     pulumi_project = "herocool-sites"
     stack_prefix = "site"
-    change_fields = ("source", "source_url", "content", "archive")
+    change_fields = ("source", "source_url", "content", "archive", "custom_domain")
     list_deferred = ("content", "source_url", "last_error")
 
     class Source(models.TextChoices):
@@ -35,6 +35,10 @@ class Site(StackResource):
     # The SHA-256 of its uploaded archive (sites/releases.py: SiteArchive), when a folder.
     # A database default too: rows written by raw SQL (bench/bigdata.py) need none.
     archive = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # aws target: its own domain (lowercase IDNA), served by its CloudFront distribution
+    # once the ACM certificate is issued (programs/aws.py). The local target keeps its
+    # domains as claims proved by TXT (SiteDomain).
+    custom_domain = models.CharField(max_length=253, blank=True, default="", db_default="")
 
     class Meta(StackResource.Meta):
         constraints = [
@@ -95,7 +99,37 @@ class Site(StackResource):
             keep_releases=settings.SITES_KEEP_RELEASES,
             changed=self._changed_since_live() if self.target == "aws" else (),
             domains=tuple(self.domains.exclude(verified_at=None).order_by("name")
-                          .values_list("name", flat=True)) if self.pk else ())
+                          .values_list("name", flat=True)) if self.pk else (),
+            **self._aws_domain())
+
+    def _aws_domain(self):
+        """The aws program's custom domain, the operator's Route 53 zone that validates
+        its certificate, and whether the certificate of that same domain was issued
+        (read from the outputs synced after the last deployment or drift check)."""
+        if self.target != "aws" or not self.custom_domain:
+            return {}
+        validation = self.outputs.get("certificate_validation") or {}
+        issued = self.outputs.get("certificate_status") == "ISSUED" and \
+            self.outputs.get("certificate_domain") == self.custom_domain
+        return {"domain": self.custom_domain, "certificate_issued": issued and
+                bool(validation),
+                "hosted_zone_id": settings.SITES_AWS_HOSTED_ZONE_ID}
+
+    @property
+    def domain_setup(self):
+        """What the page shows an aws site's owner to do at their DNS provider, from the
+        synced outputs: None once the domain is served (or there is none)."""
+        if self.target != "aws" or not self.custom_domain:
+            return None
+        out = self.outputs
+        if out.get("certificate_domain") != self.custom_domain:
+            return {"pending": True}  # its deployment has not run yet
+        if out.get("custom_domain_served") and out.get("certificate_status") == "ISSUED":
+            return None
+        return {"pending": False, "validation": out.get("certificate_validation") or {},
+                "issued": out.get("certificate_status") == "ISSUED",
+                "cdn_domain": out.get("cdn_domain", ""),
+                "route53": bool(settings.SITES_AWS_HOSTED_ZONE_ID)}
 
     def _changed_since_live(self):
         """Paths added, changed or removed since the release live now (for the CDN)."""

@@ -96,10 +96,16 @@ def _certificate(spec: SiteSpec):
     pulumi.export("certificate_validation", record.apply(lambda o: {
         "name": o["resource_record_name"], "type": o["resource_record_type"],
         "value": o["resource_record_value"]}))
+    # Read back after each deployment (and drift check): the site page shows the record
+    # until ACM says ISSUED; then the next deployment attaches the domain.
+    pulumi.export("certificate_status", cert.status)
+    pulumi.export("certificate_domain", spec.domain)
+    served = bool(spec.hosted_zone_id or spec.certificate_issued)
+    pulumi.export("custom_domain_served", served)
     if not spec.hosted_zone_id:
         # Until the user adds the record and ACM issues it, the distribution keeps its
         # own name; a later deployment attaches the domain (spec.certificate_issued).
-        if not spec.certificate_issued:
+        if not served:
             return {"cloudfront_default_certificate": True}, None
         arn = cert.arn
     else:
@@ -155,6 +161,17 @@ def _distribution(spec: SiteSpec, bucket):
     )
 
 
+def _alias_records(spec: SiteSpec, cdn):
+    """The domain's A and AAAA alias records to the distribution, in the operator's zone
+    (without one, the user points the domain at cdn_domain themselves)."""
+    for kind in ("A", "AAAA"):
+        aws.route53.Record(
+            f"{spec.stack_name}-alias-{kind.lower()}", zone_id=spec.hosted_zone_id,
+            name=spec.domain, type=kind, allow_overwrite=True,
+            aliases=[{"name": cdn.domain_name, "zone_id": cdn.hosted_zone_id,
+                      "evaluate_target_health": False}])
+
+
 def invalidation_paths(changed) -> list:
     """The viewer paths a release's changed files are cached under (a folder's
     index.html under the folder's path too); one wildcard when there are many."""
@@ -188,6 +205,8 @@ def _declare(spec: SiteSpec) -> None:
     pulumi.export("website_url", cdn.domain_name.apply(
         lambda name: f"https://{host or name}/"))
     pulumi.export("cdn_domain", cdn.domain_name)  # where the user's CNAME points
+    if spec.domain and spec.hosted_zone_id:
+        _alias_records(spec, cdn)
     # Lets the caller confirm the deployed release is the one it asked for.
     pulumi.export("content_hash", spec.content_hash)
 

@@ -30,6 +30,8 @@ CDN_ARN = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"
 
 
 class SiteMocks(pulumi_mocks.RecordingMocks):
+    issued = False  # what ACM answers for a certificate's status
+
     def outputs(self, typ, name, inputs):
         if typ == BUCKET:
             # Real buckets get an auto-name: the logical name plus a suffix.
@@ -37,11 +39,14 @@ class SiteMocks(pulumi_mocks.RecordingMocks):
             return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
                             "bucketRegionalDomainName": f"{bucket}.s3.eu-west-1.amazonaws.com"}
         if typ == CDN:
-            return "E2EXAMPLE", {"arn": CDN_ARN, "domainName": "d111.cloudfront.net"}
+            return "E2EXAMPLE", {"arn": CDN_ARN, "domainName": "d111.cloudfront.net",
+                                 "hostedZoneId": "Z2FDTNDATAQYW2"}
         if typ == FUNCTION:
             return name, {"arn": f"arn:aws:cloudfront::123456789012:function/{name}"}
         if typ == CERT:
             return f"{name}-id", {"arn": "arn:aws:acm:us-east-1:1:certificate/x",
+                                  "status": "ISSUED" if self.issued
+                                  else "PENDING_VALIDATION",
                                   "domainValidationOptions": [{
                                       "domainName": inputs["domainName"],
                                       "resourceRecordName": f"_abc.{inputs['domainName']}.",
@@ -179,9 +184,13 @@ def test_a_domain_with_a_hosted_zone_gets_a_validated_us_east_1_certificate(mock
     cert = mocks.only(CERT)
     assert (cert["domainName"], cert["validationMethod"]) == ("www.example.org", "DNS")
     [cert_name] = [n for t, n, _ in mocks.resources if t == CERT]
-    record = mocks.only(RECORD)
+    [record] = [r for r in mocks.all_of(RECORD) if r["type"] == "CNAME"]
     assert (record["zoneId"], record["name"], record["type"]) == (
         "Z123", "_abc.www.example.org.", "CNAME")
+    aliases = sorted((r["type"], r["name"], r["aliases"][0]["name"])
+                     for r in mocks.all_of(RECORD) if r["type"] != "CNAME")
+    assert aliases == [("A", "www.example.org", "d111.cloudfront.net"),
+                       ("AAAA", "www.example.org", "d111.cloudfront.net")]
     assert mocks.only(CERT_ISSUED)["validationRecordFqdns"] == ["_abc.www.example.org."]
     cdn = mocks.only(CDN)
     assert cdn["aliases"] == ["www.example.org"]
@@ -198,8 +207,29 @@ def test_a_domain_without_a_zone_shows_its_record_and_waits(mocks, spec):
     exports = deploy(replace(spec, domain="www.example.org"))
     assert mocks.all_of(RECORD) == [] and mocks.all_of(CERT_ISSUED) == []
     assert "aliases" not in mocks.only(CDN) or not mocks.only(CDN)["aliases"]
-    assert exports["certificate_validation"]["name"] == "_abc.www.example.org."
+    assert exports["certificate_validation"] == {
+        "name": "_abc.www.example.org.", "type": "CNAME",
+        "value": "_xyz.acm-validations.aws."}
+    assert exports["certificate_status"] == "PENDING_VALIDATION"
+    assert exports["certificate_domain"] == "www.example.org"
+    assert exports["custom_domain_served"] is False
+    assert exports["cdn_domain"] == "d111.cloudfront.net"  # where the user's CNAME points
     assert exports["website_url"] == "https://d111.cloudfront.net/"
+    assert mocks.only(CDN)["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+
+
+def test_once_issued_the_domain_is_attached_without_any_route53_record(mocks, spec):
+    from dataclasses import replace
+
+    exports = deploy(replace(spec, domain="www.example.org", certificate_issued=True))
+    assert mocks.all_of(RECORD) == [] and mocks.all_of(CERT_ISSUED) == []
+    cdn = mocks.only(CDN)
+    assert cdn["aliases"] == ["www.example.org"]
+    assert cdn["viewerCertificate"]["acmCertificateArn"] == \
+        "arn:aws:acm:us-east-1:1:certificate/x"
+    assert cdn["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert exports["custom_domain_served"] is True
+    assert exports["website_url"] == "https://www.example.org/"
 
 
 def test_bucket_tagged_with_owner_and_stack(mocks, spec):
