@@ -94,15 +94,21 @@ def worker(live_server, queue, settings, origin, vms_root):
             self.proc = subprocess.Popen([sys.executable, "manage.py", "rqworker", "default"],
                                          cwd=settings.BASE_DIR, env=env, start_new_session=True)
 
+        def stop(self):
+            """Stop it (SIGTERM: it finishes its job first); start() may follow."""
+            if self.proc is None:
+                return
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                    self.proc.wait(15)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            self.proc = None
+
     w = Worker()
     yield w
-    if w.proc is not None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(w.proc.pid, sig)
-                w.proc.wait(15)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
+    w.stop()
