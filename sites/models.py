@@ -227,6 +227,16 @@ class Site(StackResource):
         say("Staged %d files, %d bytes; content %s", len(sizes), sum(sizes),
             self.tree.content_hash[:12])
 
+    def mark_failed(self, error):
+        """A failed deployment of a cloud site leaves no staged files on this worker (they
+        waited for the site's next deployment); the local target's next one clears its
+        own, on the host that publishes them."""
+        from . import tree
+
+        if self.target != "local":
+            tree.discard(self.tree)
+        return super().mark_failed(error)
+
     def _source_changed(self, deployment):
         return any(name in deployment.params for name in self.change_fields)
 

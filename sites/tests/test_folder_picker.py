@@ -113,3 +113,25 @@ def test_the_form_offers_a_folder_picker_beside_the_archive(alice_client):
     page = alice_client.get(reverse("sites-create")).content.decode()
     assert 'webkitdirectory' in page and 'data-folder-picker="picked_paths"' in page
     assert 'name="folder"' in page and "js/folder.js" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_aws_deploy_leaves_no_staged_files_behind(alice_client, settings,
+                                                           run_jobs, monkeypatch, tmp_path):
+    """AWS refusing the update is the one thing stood in for (no AWS here)."""
+    from pathlib import Path
+
+    from stacks import engine
+
+    def refused(*args, **kwargs):
+        assert list(staging.iterdir())  # the files were staged for the upload
+        raise engine.EngineError("AccessDenied: not authorized to perform s3:CreateBucket")
+
+    settings.HEROCOOL_TARGET, settings.DATA_DIR = "aws", tmp_path / "data"
+    staging = Path(settings.DATA_DIR) / "staging"
+    monkeypatch.setattr(engine, "up", refused)
+    assert pick(alice_client, FOLDER).status_code == 302
+    run_jobs()
+    site = Site.objects.get(name="picked")
+    assert site.status == "failed" and "AccessDenied" in site.last_error
+    assert list(staging.iterdir()) == []
