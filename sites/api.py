@@ -22,7 +22,8 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["code", "name", "status", "source", "source_url", "url", "last_error",
-                  "target", "created", "updated", "monthly_usd", "expires_at"]
+                  "target", "created", "updated", "monthly_usd", "expires_at",
+                  "custom_domain"]
 
 
 class SiteContentInput(serializers.Serializer):
@@ -34,6 +35,9 @@ class SiteContentInput(serializers.Serializer):
     html = serializers.CharField(required=False, trim_whitespace=False)
     url = serializers.CharField(required=False)
     folder = serializers.FileField(required=False)
+    domain = serializers.CharField(required=False, help_text=(
+        "aws target only: the site's own domain (\"\" for none); its DNS records are in "
+        "the site's outputs (certificate_validation, cdn_domain)."))
 
 
 class ReleaseSerializer(serializers.ModelSerializer):

@@ -104,3 +104,17 @@ def test_a_local_sites_form_has_no_aws_domain_field(alice_client, settings):
     settings.HEROCOOL_TARGET = "local"
     page = alice_client.get(reverse("sites-create")).content.decode()
     assert 'name="domain"' not in page
+
+
+def test_the_api_takes_the_aws_domain_with_the_forms_rules(live_server, alice, settings):
+    from stacks.tests.apiclient import Api, token_for
+
+    settings.HEROCOOL_TARGET = "aws"
+    api = Api(live_server.url, token_for(alice, "read", "deploy"))
+    page = {"source": "html", "html": "<p>hi</p>"}
+    status, body, _ = api.post("sites/", {"name": "bad", **page, "domain": "localhost"})
+    assert status == 400 and "platform's own" in str(body)
+    status, body, _ = api.post("sites/", {"name": "good", **page,
+                                          "domain": "www.alice.example"})
+    assert status in (200, 201, 202), body
+    assert body["resource"]["custom_domain"] == "www.alice.example"
