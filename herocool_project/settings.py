@@ -411,3 +411,9 @@ HEROCOOL_EXPIRY_REQUIRED_TYPES = [
     if t.strip()]
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
                           "stacks.expiry.send_expiry_reminder")
+
+# Teams (issue #18) ------------------------------------------------------------------
+# An invitation's link works once, for this long (seconds). A team is an owner like a
+# user: its sites, machines and live deployments count against the same QUOTA_* numbers,
+# and its budget is HEROCOOL_DEFAULT_BUDGET_USD (no per-team override yet).
+TEAM_INVITATION_MAX_AGE = envint("HEROCOOL_TEAM_INVITATION_MAX_AGE", 7 * 24 * 3600)

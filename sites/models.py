@@ -119,9 +119,10 @@ class Site(StackResource):
                              url_template=settings.SITES_URL_TEMPLATE)
 
     def quota_problem(self):
-        mine = Site.objects.filter(owner_id=self.owner_id).exclude(status=Status.DELETED)
+        mine = Site.objects.filter(**self.owner_filter()).exclude(status=Status.DELETED)
         if mine.count() > settings.QUOTA_SITES:
-            return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
+            who = f"The team {self.team} has" if self.team_id else "You have"
+            return (f"{who} reached the limit of {settings.QUOTA_SITES} sites; delete "
                     "one first.")
         return ""
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from herocool_project.clientaddr import client_address
 from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
-                        ResourceViewSet)
+                        OwnerInput, ResourceViewSet)
 
 from .forms import VmCreateForm, VmForm
 from .models import VirtualMachine
@@ -13,11 +13,13 @@ from .models import VirtualMachine
 class VmSerializer(serializers.ModelSerializer):
     ssh = serializers.SerializerMethodField()
     monthly_usd = MonthlyEstimateField()
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = VirtualMachine
         fields = ["code", "name", "status", "instance_type", "allowed_cidr", "ssh",
-                  "last_error", "target", "created", "updated", "monthly_usd", "expires_at"]
+                  "last_error", "target", "created", "updated", "monthly_usd", "expires_at",
+                  "team"]
 
     def get_ssh(self, vm) -> dict:
         """{user, host, port, command} once it has an address, else {}."""
@@ -38,7 +40,7 @@ class VmInput(serializers.Serializer):
         required=False, help_text="Needed for a range wider than /16 (IPv4) or /48 (IPv6).")
 
 
-class VmCreateInput(VmInput, ExpiryInput):
+class VmCreateInput(VmInput, ExpiryInput, OwnerInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 
