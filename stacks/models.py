@@ -251,6 +251,19 @@ class StackResource(models.Model):
     def host_wide_quota(self):
         return False
 
+    @classmethod
+    def alive_of(cls, owner, team=None):
+        """The resources of this kind that are not deleted of `team`, or else `owner`'s
+        personal ones: where a name must be unique (a team is an owner of its own)."""
+        rows = (cls.objects.filter(team=team) if team is not None
+                else cls.objects.filter(owner=owner, team=None))
+        return rows.exclude(status=Status.DELETED)
+
+    @staticmethod
+    def taken_message(team, noun, name):
+        who = f"The team {team} already has" if team is not None else "You already have"
+        return f"{who} a {noun} named {name}."
+
     def owner_filter(self):
         """What its quotas and budget count with it: its team's resources, or its owner's
         personal ones (a team's are not the creator's). Deployments have the same two

@@ -40,7 +40,10 @@ def roles_of(user):
 
 def forget_roles(user):
     """After the user's memberships changed within this request."""
-    user.__dict__.pop("_team_roles", None)
+    try:
+        del user._team_roles  # (request.user is a lazy object: del reaches the user)
+    except AttributeError:
+        pass
 
 
 def role_on(user, thing):

@@ -43,10 +43,10 @@ def active_for_user(model, user):
 
 def add_owner_field(form, user, *, always=False):
     """Offer "Owner": me, or a team where the user is deployer or admin (by its slug in
-    the API). Only shown to members of a team, unless `always` (the API: a `team` it
+    the API). Only shown to members of a team, unless asked for or `always` (a `team` it
     cannot take must be an error, never a silent personal create)."""
     teams = deploy_teams(user)
-    if not always and not teams.exists():
+    if not (always or form.data.get("team") or teams.exists()):
         return form
     field = forms.ModelChoiceField(teams, required=False, to_field_name="slug",
                                    empty_label="Me (personal)", label="Owner",

@@ -88,7 +88,7 @@ def deployment_log(request, code):
 @require_POST
 def cancel(request, code):
     """Cancel a queued or running deployment."""
-    dep = deployment_for(request, code)
+    dep = deployment_for(request, code, DEPLOY)
     try:
         services.cancel(dep, request.user)
         messages.info(request, dep.cancel_note)

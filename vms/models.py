@@ -24,11 +24,17 @@ class VirtualMachine(StackResource):
     class Meta(StackResource.Meta):
         verbose_name = "virtual machine"
         constraints = [
+            # Issue #18: unique among an owner's personal ones, or among a team's.
             models.UniqueConstraint(
                 fields=["owner", "name"],
-                condition=~Q(status=Status.DELETED),
+                condition=~Q(status=Status.DELETED) & Q(team=None),
                 name="vm_name_unique_per_owner",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                condition=~Q(status=Status.DELETED) & Q(team__isnull=False),
+                name="vm_name_unique_per_team",
+            ),
         ]
 
     def get_absolute_url(self):
@@ -95,9 +101,9 @@ class VirtualMachine(StackResource):
         mine = VirtualMachine.objects.filter(**self.owner_filter()).exclude(
             status=Status.DELETED)
         if mine.count() > settings.QUOTA_VMS:
-            who = f"The team {self.team} has" if self.team_id else "You have"
-            return (f"{who} reached the limit of {settings.QUOTA_VMS} machines; delete "
-                    "one first.")
+            who = f"The team {self.team} has reached its" if self.team_id else \
+                "You have reached your"
+            return f"{who} limit of {settings.QUOTA_VMS} machines; delete one first."
         if self.target != "local":
             return ""
         # This machine as it will be (an update's new size is not saved yet).
