@@ -8,6 +8,7 @@ decided in one place: stacks/permissions.py.
 import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -137,7 +138,7 @@ class Invitation(models.Model):
     def issue(cls, team, email, role, invited_by):
         """(invitation, token): the token goes into the emailed link, never stored."""
         token = secrets.token_urlsafe(32)
-        expires = timezone.now() + timezone.timedelta(seconds=settings.TEAM_INVITATION_MAX_AGE)
+        expires = timezone.now() + timedelta(seconds=settings.TEAM_INVITATION_MAX_AGE)
         invitation = cls.objects.create(team=team, email=email, role=role,
                                         digest=_digest(token), invited_by=invited_by,
                                         expires=expires)

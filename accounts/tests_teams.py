@@ -259,3 +259,39 @@ def test_names_are_unique_per_owner_a_team_being_one(client, ops, alice, bob):
                                                   **HTML}).content.decode()
     assert "The team Ops people already has a site named blog." in taken
     assert Site.objects.filter(name="blog").count() == 2
+
+
+def test_a_members_pages_read_as_many_queries_however_many_team_resources(
+        client, ops, alice, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member(ops, bob, "viewer")
+    client.force_login(bob)
+
+    def counts(n):
+        for i in range(n):
+            site = Site.objects.create(owner=alice, team=ops, name=f"s{n}-{i}", content="x")
+            Deployment.objects.create(resource=site, owner=alice, team=ops, action="create",
+                                      stack_name=site.stack_name, status="succeeded")
+        out = []
+        for url in (reverse("sites-index"), reverse("accounts-dashboard"),
+                    reverse("stacks-activity"), ops.get_absolute_url()):
+            client.get(url)  # warm
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    assert counts(2) == counts(20)
+
+
+def test_the_admin_shows_a_team_with_its_members_and_invitations(admin_client, ops, bob):
+    member(ops, bob, "viewer")
+    Invitation.issue(ops, "carol@example.com", "deployer", bob)
+    page = admin_client.get(reverse("admin:accounts_team_change", args=[ops.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "carol@example.com" in text and 'value="viewer" selected' in text
+    assert admin_client.get(reverse("admin:accounts_invitation_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:accounts_team_add")).status_code == 200
