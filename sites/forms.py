@@ -5,7 +5,6 @@ from django.conf import settings
 from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
-from stacks.models import Status
 
 from .archive import ArchiveError, unpack
 from .fetch import FetchError, check_url

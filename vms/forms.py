@@ -9,7 +9,6 @@ from accounts.models import SshKey
 from herocool_project.forms import StyledFormMixin
 from stacks.cost import estimates_json
 from stacks.expiry import ExpiryFieldsMixin
-from stacks.models import Status
 
 from . import sshkeys
 from .models import VirtualMachine
