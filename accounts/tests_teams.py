@@ -295,3 +295,29 @@ def test_the_admin_shows_a_team_with_its_members_and_invitations(admin_client, o
     assert "carol@example.com" in text and 'value="viewer" selected' in text
     assert admin_client.get(reverse("admin:accounts_invitation_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:accounts_team_add")).status_code == 200
+
+
+def test_the_api_lists_by_owner_and_the_cli_refuses_a_name_two_owners_share(
+        client, ops, alice, bob):
+    from herocool_cli.client import ApiError, Client
+
+    member(ops, bob, "deployer")
+    Site.objects.create(owner=bob, name="blog", content="x")
+    Site.objects.create(owner=alice, team=ops, name="blog", content="x")
+    client.force_login(bob)
+
+    def owners(query):
+        rows = client.get("/api/v1/sites/", query).json()["results"]
+        return sorted(r["team"] or "me" for r in rows)
+
+    assert owners({"name": "blog"}) == ["me", "ops-people"]
+    assert owners({"name": "blog", "team": "me"}) == ["me"]
+    assert owners({"name": "blog", "team": "ops-people"}) == ["ops-people"]
+
+    class Local(Client):  # the CLI's client, answered by the test client
+        def get(self, path, **query):
+            return client.get(f"/api/v1/{path}", query).json()
+
+    with pytest.raises(ApiError) as refused:
+        Local("http://testserver", "").find("sites", "blog")
+    assert "More than one site you can see is named blog" in str(refused.value.detail)

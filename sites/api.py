@@ -6,8 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
-                        OwnerInput, ResourceViewSet, accepted, body_of, refused_as_api)
+from stacks.api import (NAME_PARAM, TEAM_PARAM, ChangeSerializer, ExpiryInput,
+                        MonthlyEstimateField, OwnerInput, ResourceViewSet, accepted, body_of,
+                        refused_as_api)
 
 from . import releases
 from .forms import SiteContentForm, SiteCreateForm
@@ -55,7 +56,7 @@ class SiteCreateInput(SiteContentInput, ExpiryInput, OwnerInput):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[NAME_PARAM]),
+    list=extend_schema(parameters=[NAME_PARAM, TEAM_PARAM]),
     create=extend_schema(request=SiteCreateInput, responses={201: ChangeSerializer}),
     partial_update=extend_schema(request=SiteContentInput, responses={202: ChangeSerializer}),
     preview=extend_schema(request=SiteContentInput, responses={202: ChangeSerializer}),

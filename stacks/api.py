@@ -112,6 +112,8 @@ class OwnerInput(serializers.Serializer):
 
 
 NAME_PARAM = OpenApiParameter("name", OpenApiTypes.STR, description="Only the one so named.")
+TEAM_PARAM = OpenApiParameter("team", OpenApiTypes.STR, description='Only those of the team '
+                              'with this slug; "me": only your personal ones.')
 # What each API action needs (stacks/permissions.py); others: VIEW to read, DEPLOY to
 # change. Setting an expiry schedules a delete.
 ACTION_NEEDS = {"destroy": DELETE, "expiry": DELETE}
@@ -147,6 +149,8 @@ class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
                 *(f for f in self.model.list_deferred if f not in shown))
             if name := self.request.query_params.get("name"):
                 mine = mine.filter(name=name)
+            if team := self.request.query_params.get("team"):  # issue #18
+                mine = mine.filter(team=None) if team == "me" else mine.filter(team__slug=team)
         return mine
 
     def form_kwargs(self):

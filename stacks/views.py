@@ -36,8 +36,9 @@ FEED_ROWS = 25
 
 
 def feed_for_user(user):
-    """The deployments the user sees (theirs and their teams') with what the feed shows of each: who asked, and the
-    resource's name (one query per kind of resource on the page, not one per row)."""
+    """The deployments the user sees (theirs and their teams') with what the feed shows
+    of each: who asked, and the resource's name (one query per kind of resource on the
+    page, not one per row)."""
     resources = GenericPrefetch("resource", [
         model.objects.defer(*model.list_deferred) for model in resource_models()])
     mine = (visible_to(user, Deployment).select_related("requested_by")

@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from herocool_project.clientaddr import client_address
-from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
-                        OwnerInput, ResourceViewSet)
+from stacks.api import (NAME_PARAM, TEAM_PARAM, ChangeSerializer, ExpiryInput,
+                        MonthlyEstimateField, OwnerInput, ResourceViewSet)
 
 from .forms import VmCreateForm, VmForm
 from .models import VirtualMachine
@@ -45,7 +45,7 @@ class VmCreateInput(VmInput, ExpiryInput, OwnerInput):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[NAME_PARAM]),
+    list=extend_schema(parameters=[NAME_PARAM, TEAM_PARAM]),
     create=extend_schema(request=VmCreateInput, responses={201: ChangeSerializer}),
     partial_update=extend_schema(request=VmInput, responses={202: ChangeSerializer}),
     preview=extend_schema(request=VmInput, responses={202: ChangeSerializer}),
