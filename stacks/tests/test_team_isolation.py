@@ -184,6 +184,7 @@ def test_lists_show_the_teams_resources_to_members_only(client, world):
         client.force_login(users[user])
         page = client.get(reverse("sites-index")).content.decode()
         assert {c for c in (team_site, her_site) if str(c) in page} == sees, user
+        assert ('title="Team">ops</span>' in page) == (team_site in sees), user
         api = client.get("/api/v1/sites/").json()
         rows = api["results"] if isinstance(api, dict) else api
         assert {r["code"] for r in rows} == {str(c) for c in sees}, user
