@@ -76,6 +76,9 @@ def end_session(request, code):
 def leave(request):
     """Delete my account: password and username again; resources destroyed first."""
     form = LeaveForm(request.POST or None, user=request.user)
+    if reason := leaving.refusal(request.user):
+        messages.error(request, reason)
+        return render(request, "accounts/leave.html", {"form": form, "refused": reason})
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)

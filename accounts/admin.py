@@ -23,3 +23,4 @@ class TokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = sum(token.revoke() for token in queryset)
         messages.success(request, f"Revoked {revoked} token(s).")
+from . import team_admin  # noqa: E402,F401 - issue #18: teams

@@ -8,6 +8,10 @@ scheduler, asks for the rest as earlier ones finish, and retries a failed destro
 nothing of the user's is left undeleted, the personal data goes: address, saved keys,
 webhooks, two-factor devices, password. The rows of resources and deployments stay
 (marked deleted), as for any destroyed resource, with their history.
+
+Teams (issue #18): a team's sites and machines stay with the team (only personal ones
+are destroyed); the user's memberships end at once. The last admin of a team cannot
+leave until someone else is admin: the team would have no one to manage it.
 """
 import logging
 
@@ -22,16 +26,34 @@ from vms.models import VirtualMachine
 
 from . import sessions, twofactor
 from .account_models import Profile
+from .team_models import Membership, Role
 
 log = logging.getLogger(__name__)
 RESOURCE_MODELS = (Site, VirtualMachine)
 
 
+def refusal(user):
+    """Why the user cannot leave now ("" when they can): the teams they are the last
+    admin of."""
+    mine = Membership.objects.filter(user=user, role=Role.ADMIN)
+    others = Membership.objects.filter(team=OuterRef("team"), role=Role.ADMIN).exclude(
+        user=user)
+    alone = [m.team.name for m in mine.filter(~Exists(others)).select_related("team")]
+    if not alone:
+        return ""
+    return (f"You are the last admin of {', '.join(sorted(alone))}: make another member "
+            "admin first (a team's sites and machines stay with it).")
+
+
 def leave(user):
-    """Start the user's departure (once); False when it had started already."""
+    """Start the user's departure (once); False when it had started already, or when the
+    user is a team's last admin (refusal)."""
+    if refusal(user):
+        return False
     profile = Profile.for_user(user)
     if not profile.start_leaving():
         return False
+    Membership.objects.filter(user=user).delete()  # team resources stay with the team
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     sessions.end(user)
     for token in user.tokens.filter(revoked_at=None):
@@ -64,7 +86,7 @@ def advance_departures():
 def _undeleted(model, user):
     busy = Deployment.objects.filter(stack_name=OuterRef("stack_name"),
                                      status__in=Deployment.ACTIVE_STATES)
-    return model.objects.filter(owner=user).exclude(status=Status.DELETED).annotate(
+    return model.objects.filter(owner=user, team=None).exclude(status=Status.DELETED).annotate(
         busy=Exists(busy))
 
 

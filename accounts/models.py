@@ -112,3 +112,5 @@ class Token(models.Model):
 
 # Issue #18: profile (verified address, leaving), saved SSH keys, signed-in sessions.
 from .account_models import LoginSession, Profile, SshKey  # noqa: E402,F401
+# Issue #18: teams, their members and invitations.
+from .team_models import Invitation, Membership, Team  # noqa: E402,F401

@@ -13,4 +13,5 @@ urlpatterns = [
     path("account/tokens/", token_views.tokens, name="accounts-tokens"),
     path("account/tokens/<uuid:code>/revoke/", token_views.revoke, name="accounts-token-revoke"),
     path("", include("accounts.account_urls")),
+    path("teams/", include("accounts.team_urls")),
 ]

@@ -69,9 +69,12 @@ class Client:
     def find(self, kind, name):
         """The user's site or machine named `name` (kind: "sites" or "vms")."""
         found = self.get(f"{kind}/", name=name)["results"]
+        what = "site" if kind == "sites" else "machine"
         if not found:
-            what = "site" if kind == "sites" else "machine"
             raise ApiError(404, f"You have no {what} named {name}.")
+        if len(found) > 1:  # issue #18: yours and a team's may share a name
+            raise ApiError(409, f"More than one {what} you can see is named {name} (yours "
+                                "and a team's): use the web page or the API with its code.")
         return found[0]
 
 

@@ -424,3 +424,9 @@ HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "sites.domains.check_domain")
 # the site program validates each domain's certificate and points the domain at its
 # distribution there; empty, the site page shows the user the records to add themselves.
 SITES_AWS_HOSTED_ZONE_ID = os.environ.get("HEROCOOL_SITES_AWS_HOSTED_ZONE_ID", "").strip()
+
+# Teams (issue #18) ------------------------------------------------------------------
+# An invitation's link works once, for this long (seconds). A team is an owner like a
+# user: its sites, machines and live deployments count against the same QUOTA_* numbers,
+# and its budget is HEROCOOL_DEFAULT_BUDGET_USD (no per-team override yet).
+TEAM_INVITATION_MAX_AGE = envint("HEROCOOL_TEAM_INVITATION_MAX_AGE", 7 * 24 * 3600)

@@ -6,8 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
-                        ResourceViewSet, accepted, body_of, refused_as_api)
+from stacks.api import (NAME_PARAM, TEAM_PARAM, ChangeSerializer, ExpiryInput,
+                        MonthlyEstimateField, OwnerInput, ResourceViewSet, accepted, body_of,
+                        refused_as_api)
 
 from . import releases
 from .forms import SiteContentForm, SiteCreateForm
@@ -18,12 +19,13 @@ from .releases import Release
 class SiteSerializer(serializers.ModelSerializer):
     url = serializers.CharField(source="website_url", read_only=True)
     monthly_usd = MonthlyEstimateField()
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = Site
         fields = ["code", "name", "status", "source", "source_url", "url", "last_error",
                   "target", "created", "updated", "monthly_usd", "expires_at",
-                  "custom_domain"]
+                  "custom_domain", "team"]
 
 
 class SiteContentInput(serializers.Serializer):
@@ -53,12 +55,12 @@ class RollbackInput(serializers.Serializer):
     release = serializers.IntegerField(min_value=1, help_text="The release's number (v3: 3).")
 
 
-class SiteCreateInput(SiteContentInput, ExpiryInput):
+class SiteCreateInput(SiteContentInput, ExpiryInput, OwnerInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[NAME_PARAM]),
+    list=extend_schema(parameters=[NAME_PARAM, TEAM_PARAM]),
     create=extend_schema(request=SiteCreateInput, responses={201: ChangeSerializer}),
     partial_update=extend_schema(request=SiteContentInput, responses={202: ChangeSerializer}),
     preview=extend_schema(request=SiteContentInput, responses={202: ChangeSerializer}),

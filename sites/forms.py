@@ -5,7 +5,6 @@ from django.conf import settings
 from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
-from stacks.models import Status
 
 from .archive import ArchiveError, unpack
 from .domains import DomainError, clean_domain
@@ -204,8 +203,7 @@ class SiteCreateForm(ExpiryFieldsMixin, SiteContentForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        taken = Site.objects.filter(owner=self.owner, name=name).exclude(
-            status=Status.DELETED)
-        if taken.exists():
-            raise forms.ValidationError(f"You already have a site named {name}.")
+        team = self.cleaned_data.get("team")  # issue #18: the Owner field, before it
+        if Site.alive_of(self.owner, team).filter(name=name).exists():
+            raise forms.ValidationError(Site.taken_message(team, "site", name))
         return name

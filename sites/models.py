@@ -42,11 +42,17 @@ class Site(StackResource):
 
     class Meta(StackResource.Meta):
         constraints = [
+            # Issue #18: unique among an owner's personal ones, or among a team's.
             models.UniqueConstraint(
                 fields=["owner", "name"],
-                condition=~Q(status=Status.DELETED),
+                condition=~Q(status=Status.DELETED) & Q(team=None),
                 name="site_name_unique_per_owner",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                condition=~Q(status=Status.DELETED) & Q(team__isnull=False),
+                name="site_name_unique_per_team",
+            ),
         ]
 
     def get_absolute_url(self):
@@ -153,10 +159,11 @@ class Site(StackResource):
                              url_template=settings.SITES_URL_TEMPLATE)
 
     def quota_problem(self):
-        mine = Site.objects.filter(owner_id=self.owner_id).exclude(status=Status.DELETED)
+        mine = Site.objects.filter(**self.owner_filter()).exclude(status=Status.DELETED)
         if mine.count() > settings.QUOTA_SITES:
-            return (f"You have reached your limit of {settings.QUOTA_SITES} sites; delete "
-                    "one first.")
+            who = f"The team {self.team} has reached its" if self.team_id else \
+                "You have reached your"
+            return f"{who} limit of {settings.QUOTA_SITES} sites; delete one first."
         return ""
 
     movable = True  # its page is redeployed from the recorded source

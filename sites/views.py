@@ -33,7 +33,7 @@ create = rv.create_view(SiteCreateForm, "sites/create.html",
 @login_required
 def detail(request, code):
     """A site's status, URL, releases and deployment history."""
-    site = rv.resource_for_user(Site, request, code)
+    site = rv.resource_for(request, Site, code, rv.VIEW)
     kept = list(site.releases.select_related("created_by").defer(*LIST_DEFERRED)[:50])
     for release, older in zip(kept, kept[1:]):
         release.previous = older.number  # its "Changes" compare with this one
@@ -49,7 +49,7 @@ def detail(request, code):
 def rollback(request, code):
     """Publish an earlier release (POST `release`: its number) again: an ordinary update
     deployment, with its log."""
-    site = rv.resource_for_user(Site, request, code)
+    site = rv.resource_for(request, Site, code, rv.DEPLOY)
     number = _number(request.POST.get("release"))
     release = get_object_or_404(site.releases, number=number)
     try:
@@ -64,7 +64,7 @@ def rollback(request, code):
 @login_required
 def release_diff(request, code):
     """The files added, removed and changed from release `?from=` to release `?to=`."""
-    site = rv.resource_for_user(Site, request, code)
+    site = rv.resource_for(request, Site, code, rv.VIEW)
     older = get_object_or_404(site.releases, number=_number(request.GET.get("from")))
     newer = get_object_or_404(site.releases, number=_number(request.GET.get("to")))
     added, removed, changed = releases.diff(older, newer)
@@ -81,7 +81,7 @@ def _domain_view(act):
     @limit_changes
     @require_POST
     def view(request, code):
-        site = rv.resource_for_user(Site, request, code)
+        site = rv.resource_for(request, Site, code, rv.DEPLOY)
         if site.is_deleted or site.target != "local":
             messages.error(request, "Custom domains are for live sites on this platform.")
             return redirect(site)

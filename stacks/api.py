@@ -2,7 +2,8 @@
 
 The same way through as the pages: the app's Django form validates (so errors carry the
 same messages), stacks/services.py records the deployment and enqueues it on commit,
-ownership is the owner filter (another user's resource is a 404).
+who may do what is stacks/permissions.py: what the user may not see is a 404, what their
+team role does not allow is a 403.
 """
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import IntegrityError, transaction
@@ -10,14 +11,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from herocool_project.api import Refused, invalid
 
 from . import services
 from .models import Deployment, Status, resource_models
-from .resource_views import _name_check_again
+from .permissions import DELETE, DEPLOY, VIEW, may, refusal, visible_to
+from .resource_views import _name_check_again, add_owner_field
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment
 from .views import MAX_LOG_OFFSET
 
@@ -103,11 +106,34 @@ class ExpiryInput(serializers.Serializer):
     expires_on = serializers.DateTimeField(required=False)
 
 
+class OwnerInput(serializers.Serializer):
+    team = serializers.CharField(required=False, help_text="The slug of a team where you are "
+                                 "deployer or admin: the team owns it. None: you do.")
+
+
 NAME_PARAM = OpenApiParameter("name", OpenApiTypes.STR, description="Only the one so named.")
+TEAM_PARAM = OpenApiParameter("team", OpenApiTypes.STR, description='Only those of the team '
+                              'with this slug; "me": only your personal ones.')
+# What each API action needs (stacks/permissions.py); others: VIEW to read, DEPLOY to
+# change. Setting an expiry schedules a delete.
+ACTION_NEEDS = {"destroy": DELETE, "expiry": DELETE}
 
 
-class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      viewsets.GenericViewSet):
+class PermittedObjectMixin:
+    """get_object: 404 for what the user does not see (get_queryset is visible_to), 403
+    for what their role does not allow."""
+
+    def get_object(self):
+        thing = super().get_object()
+        needs = ACTION_NEEDS.get(self.action,
+                                 VIEW if self.request.method in SAFE_METHODS else DEPLOY)
+        if not may(self.request.user, needs, thing):
+            raise PermissionDenied(refusal(needs, thing))
+        return thing
+
+
+class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
+                      mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Subclasses set model, serializer_class, create_form, update_form, write_scope
     and input serializers (for the OpenAPI document)."""
 
@@ -116,27 +142,31 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     create_form = update_form = None
 
     def get_queryset(self):
-        mine = self.model.objects.filter(owner=self.request.user)
+        mine = visible_to(self.request.user, self.model).select_related("team")
         if self.action == "list":
             shown = self.get_serializer_class().Meta.fields
             mine = mine.exclude(status=Status.DELETED).defer(
                 *(f for f in self.model.list_deferred if f not in shown))
             if name := self.request.query_params.get("name"):
                 mine = mine.filter(name=name)
+            if team := self.request.query_params.get("team"):  # issue #18
+                mine = mine.filter(team=None) if team == "me" else mine.filter(team__slug=team)
         return mine
 
     def form_kwargs(self):
         return {}
 
     def create(self, request):
-        form = self.create_form(body_of(request), request.FILES or None, owner=request.user,
-                                **self.form_kwargs())
+        form = add_owner_field(
+            self.create_form(body_of(request), request.FILES or None, owner=request.user,
+                             **self.form_kwargs()), request.user, always=True)
         if not form.is_valid():
             raise invalid(form)
         try:
             with transaction.atomic():
                 resource = form.save(commit=False)
                 resource.owner = request.user
+                resource.team = form.cleaned_data.get("team")
                 resource.save()
                 deployment = refused_as_api(request_deployment, resource, Action.CREATE,
                                             request.user)
@@ -237,9 +267,10 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self.get_paginated_response(DeploymentSerializer(page, many=True).data)
 
 
-class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
-    """Every deployment of the user's, newest first; one with its log; cancel; apply."""
+class DeploymentViewSet(PermittedObjectMixin, mixins.ListModelMixin,
+                        mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Every deployment the user sees (theirs and their teams'), newest first; one with
+    its log; cancel; apply."""
 
     serializer_class = DeploymentSerializer
     lookup_field = "code"
@@ -249,8 +280,8 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         # Each row names its resource: one query per kind of resource, not per row.
         resources = GenericPrefetch("resource", [
             model.objects.only("id", "code", "name") for model in resource_models()])
-        return (Deployment.objects.filter(owner=self.request.user)
-                .select_related("requested_by", "cancelled_by", "resource_type")
+        return (visible_to(self.request.user, Deployment)
+                .select_related("requested_by", "cancelled_by", "resource_type", "team")
                 .defer("summary").prefetch_related(resources))
 
     def scope_of(self, deployment):

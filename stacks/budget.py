@@ -48,10 +48,12 @@ def check(resource, grows_from):
     """Judge `resource` as it will be (changes applied in memory), given what it cost
     before (`grows_from`: an Estimate, None for a create). Raises OverBudget; returns a
     warning (or "")."""
-    budget = budget_of(resource.owner_id)
+    # Issue #18: a team's resources count against the team, whose budget is the default.
+    budget = budget_of(resource.owner_id) if resource.team_id is None else default_budget()
     if budget is None:
         return ""
-    others, _ = cost.owner_total(resource.owner_id, excluding=resource)
+    others, _ = cost.owner_total(resource.owner_id, excluding=resource,
+                                 team_id=resource.team_id)
     after = others + resource.monthly_estimate().total
     before = others + (grows_from.total if grows_from is not None else 0)
     if after > budget and after > before:

@@ -128,12 +128,15 @@ def site_estimate(target):
 
 # --- totals --------------------------------------------------------------------------
 
-def owner_total(owner_id, *, excluding=None):
-    """(total, unpriced count) of an owner's resources that are not deleted, leaving out
-    the resource `excluding`: one grouped query per kind, never one per row."""
+def owner_total(owner_id, *, excluding=None, team_id=None):
+    """(total, unpriced count) of an owner's resources that are not deleted (a user's
+    personal ones, or with `team_id` the team's), leaving out the resource `excluding`:
+    one grouped query per kind, never one per row."""
     total, unpriced = Decimal(0), 0
+    owner = {"team_id": team_id} if team_id is not None else {"owner_id": owner_id,
+                                                              "team": None}
     for model in resource_models():
-        rows = model.objects.filter(owner_id=owner_id).exclude(status=Status.DELETED)
+        rows = model.objects.filter(**owner).exclude(status=Status.DELETED)
         if excluding is not None and isinstance(excluding, model):
             rows = rows.exclude(pk=excluding.pk)
         for row in rows.values(*model.cost_fields).annotate(n=Count("id")).order_by():

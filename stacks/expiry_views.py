@@ -8,7 +8,8 @@ from django.views.decorators.http import require_POST
 from herocool_project.ratelimit import limit_changes
 
 from .expiry import ExpiryForm
-from .resource_views import resource_for_user
+from .permissions import DELETE
+from .resource_views import resource_for
 
 
 def expiry_view(model):
@@ -16,8 +17,9 @@ def expiry_view(model):
     @limit_changes
     @require_POST
     def view(request, code):
-        """Set (or extend) the expiry to the chosen time, or clear it."""
-        resource = resource_for_user(model, request, code)
+        """Set (or extend) the expiry to the chosen time, or clear it (a scheduled
+        delete: for whoever may delete it)."""
+        resource = resource_for(request, model, code, DELETE)
         form = ExpiryForm(request.POST, resource=resource)
         if not form.is_valid():
             messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))

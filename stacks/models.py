@@ -68,6 +68,10 @@ class StackResource(models.Model):
     # owner is reminded (once per expiry set) before.
     expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Issue #18: the team it belongs to, if any (then `owner` is only who created it;
+    # stacks/permissions.py decides who may act on it).
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
 
     class Meta:
         abstract = True
@@ -247,6 +251,27 @@ class StackResource(models.Model):
     def host_wide_quota(self):
         return False
 
+    @classmethod
+    def alive_of(cls, owner, team=None):
+        """The resources of this kind that are not deleted of `team`, or else `owner`'s
+        personal ones: where a name must be unique (a team is an owner of its own)."""
+        rows = (cls.objects.filter(team=team) if team is not None
+                else cls.objects.filter(owner=owner, team=None))
+        return rows.exclude(status=Status.DELETED)
+
+    @staticmethod
+    def taken_message(team, noun, name):
+        who = f"The team {team} already has" if team is not None else "You already have"
+        return f"{who} a {noun} named {name}."
+
+    def owner_filter(self):
+        """What its quotas and budget count with it: its team's resources, or its owner's
+        personal ones (a team's are not the creator's). Deployments have the same two
+        fields, so the filter counts them too."""
+        if self.team_id is not None:
+            return {"team_id": self.team_id}
+        return {"owner_id": self.owner_id, "team": None}
+
     def quota_problem(self):
         """Why this resource, as it now stands in the database, breaks its owner's or the
         host's limits (a message for the user), or "" when it fits."""
@@ -285,6 +310,9 @@ class Deployment(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Issue #18: the team of its resource, if any: who sees it (stacks/permissions.py).
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
     stack_name = models.CharField(max_length=80, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
     status = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)

@@ -1,7 +1,8 @@
 """What the pages of every stack-backed resource (sites, VMs) share."""
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,21 +12,49 @@ from herocool_project.ratelimit import limit_changes
 from .hosts import mark_unreachable
 from .keyset import newest_first, page_from_request
 from .models import Deployment, Status
+from .permissions import DELETE, DEPLOY, VIEW, deploy_teams, may, refusal, visible_to
 from .services import QUEUE_DOWN, DeploymentRefused, request_deployment, retry
 
 Action = Deployment.Action
 
 
+def resource_for(request, model, code, action=VIEW):
+    """The resource if the user may do `action` on it (stacks/permissions.py); 404 when
+    they may not even see it (a stranger's does not exist for them), 403 with the reason
+    when they see it but their role does not allow the action."""
+    resource = get_object_or_404(
+        visible_to(request.user, model).select_related("host", "team"), code=code)
+    if not may(request.user, action, resource):
+        raise PermissionDenied(refusal(action, resource))
+    return resource
+
+
 def resource_for_user(model, request, code):
-    """The user's own resource, or 404: a stranger's resource does not exist for them."""
-    return get_object_or_404(model.objects.select_related("host"), code=code, owner=request.user)
+    """Kept for views written before teams: the resource if the user may change it."""
+    return resource_for(request, model, code, DEPLOY)
 
 
 def active_for_user(model, user):
-    """The user's resources that are not deleted, newest first, without the columns
-    lists never show."""
-    mine = model.objects.filter(owner=user).exclude(status=Status.DELETED)
+    """The resources the user sees (theirs and their teams') that are not deleted,
+    newest first, without the columns lists never show."""
+    mine = visible_to(user, model).exclude(status=Status.DELETED).select_related("team")
     return newest_first(mine.defer(*model.list_deferred), "created")
+
+
+def add_owner_field(form, user, *, always=False):
+    """Offer "Owner": me, or a team where the user is deployer or admin (by its slug in
+    the API). Only shown to members of a team, unless asked for or `always` (a `team` it
+    cannot take must be an error, never a silent personal create)."""
+    teams = deploy_teams(user)
+    if not (always or form.data.get("team") or teams.exists()):
+        return form
+    field = forms.ModelChoiceField(teams, required=False, to_field_name="slug",
+                                   empty_label="Me (personal)", label="Owner",
+                                   help_text="A team's resource is seen and changed by its "
+                                             "members, by role.")
+    field.widget.attrs["class"] = "form-select"
+    form.fields = {"team": field, **form.fields}
+    return form
 
 
 PAGE_ROWS = 50
@@ -50,8 +79,8 @@ def create_view(form_class, template, success, **form_kwargs):
     @limit_changes
     def view(request):
         extra = {key: get(request) for key, get in form_kwargs.items()}
-        form = form_class(request.POST or None, request.FILES or None,
-                          owner=request.user, **extra)
+        form = add_owner_field(form_class(request.POST or None, request.FILES or None,
+                                          owner=request.user, **extra), request.user)
         if request.method == "POST" and form.is_valid():
             done = save_and_deploy(request, form, Action.CREATE, success)
             if done:
@@ -76,6 +105,7 @@ def save_and_deploy(request, form, action, success):
                                                 params=resource.proposed())
             else:
                 resource.owner = request.user
+                resource.team = form.cleaned_data.get("team")
                 resource.save()
                 deployment = request_deployment(resource, action, request.user)
     except DeploymentRefused as exc:
@@ -132,7 +162,7 @@ def update_view(model, form_class, template, success):
     @limit_changes
     def view(request, code):
         """Change a resource and deploy the change, or preview it first."""
-        resource = resource_for_user(model, request, code)
+        resource = resource_for(request, model, code, DEPLOY)
         if resource.is_deleted:
             messages.error(request, f"{resource.name} has been deleted.")
             return redirect(resource)
@@ -160,13 +190,13 @@ def deploy_and_redirect(request, resource, action, success):
 
 
 def action_view(model, action, success):
-    """A POST-only view that records `action` for one of the user's resources."""
+    """A POST-only view that records `action` for a resource the user may deploy."""
 
     @login_required
     @limit_changes
     @require_POST
     def view(request, code):
-        resource = resource_for_user(model, request, code)
+        resource = resource_for(request, model, code, DEPLOY)
         return deploy_and_redirect(request, resource, action, success)
 
     view.__doc__ = f"Record a {action} deployment of the user's {model._meta.verbose_name}."
@@ -179,7 +209,7 @@ def retry_view(model):
     @require_POST
     def view(request, code):
         """Run again the deployment that failed."""
-        resource = resource_for_user(model, request, code)
+        resource = resource_for(request, model, code, DEPLOY)
         try:
             retry(resource, request.user)
             messages.success(request, f"Retrying {resource.name}.")
@@ -195,7 +225,7 @@ def delete_view(model, template):
     @limit_changes
     def view(request, code):
         """Confirm, then destroy the stack; the record stays, marked deleted."""
-        resource = resource_for_user(model, request, code)
+        resource = resource_for(request, model, code, DELETE)
         if request.method == "POST":
             return deploy_and_redirect(request, resource, Action.DESTROY, "Deleting {name}.")
         return render(request, template, {"resource": resource})
@@ -208,4 +238,6 @@ def detail_context(request, resource):
     mark_unreachable([resource])
     history = resource.deployments.select_related("requested_by").defer("summary", "params")
     page = page_from_request(request, history, "queued_at", PAGE_ROWS)
-    return {"resource": resource, "deployments": page.rows, "page": page}
+    user = request.user
+    return {"resource": resource, "deployments": page.rows, "page": page,
+            "may_deploy": may(user, DEPLOY, resource), "may_delete": may(user, DELETE, resource)}

@@ -32,6 +32,7 @@ NOT_DELETED = [s for s in Status.values if s != Status.DELETED]
 # host-wide (one 64-bit key) and per owner (two 32-bit keys: this one and the owner's id).
 QUOTA_LOCK = 0x68657230
 OWNER_QUOTA_LOCK = 0x68657231
+TEAM_QUOTA_LOCK = 0x68657232  # issue #18: a team's resources count against the team
 
 
 class DeploymentRefused(Exception):
@@ -64,6 +65,7 @@ def request_deployment(resource, action, user, *, params=None):
                     resource_type=ContentType.objects.get_for_model(resource),
                     resource_id=resource.pk,
                     owner_id=resource.owner_id,
+                    team_id=resource.team_id,
                     stack_name=resource.stack_name,
                     action=action,
                     requested_by=user,
@@ -107,8 +109,12 @@ def lock_quotas(resource):
         if resource.host_wide_quota:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [QUOTA_LOCK])
         # The two-key form: its own key space, apart from the host-wide lock's.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                       [OWNER_QUOTA_LOCK, resource.owner_id])
+        if resource.team_id is not None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                           [TEAM_QUOTA_LOCK, resource.team_id])
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                           [OWNER_QUOTA_LOCK, resource.owner_id])
 
 
 QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable right now: it "
@@ -142,12 +148,12 @@ def _check_allowed(resource, action, user):
     if Deployment.objects.filter(stack_name=resource.stack_name,
                                  status__in=Deployment.ACTIVE_STATES).exists():
         raise DeploymentRefused(_busy_message(resource))
-    active = Deployment.objects.filter(owner_id=resource.owner_id,
+    active = Deployment.objects.filter(**resource.owner_filter(),
                                        status__in=Deployment.ACTIVE_STATES).count()
     if active >= settings.QUOTA_LIVE_DEPLOYMENTS:
+        who = f"The team {resource.team} has" if resource.team_id else "You already have"
         raise DeploymentRefused(
-            f"You already have {active} deployments queued or running; wait for one to "
-            "finish."
+            f"{who} {active} deployments queued or running; wait for one to finish."
         )
 
 

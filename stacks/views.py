@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.prefetch import GenericPrefetch
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,16 +12,22 @@ from herocool_project.ratelimit import limit_changes
 from . import services
 from .keyset import newest_first, page_from_request
 from .models import Deployment, resource_models
+from .permissions import DEPLOY, VIEW, may, refusal, visible_to
 
 MAX_LOG_OFFSET = 2**62  # past any log's end, and within the offsets' 64-bit column
 
 
-def deployment_for_user(request, code):
-    """The user's own deployment, or 404."""
-    return get_object_or_404(
-        Deployment.objects.select_related("requested_by", "cancelled_by"),
-        code=code, owner=request.user,
+def deployment_for(request, code, action=VIEW):
+    """A deployment of a resource the user sees, or 404; 403 when their role does not
+    allow `action` (cancel and apply are DEPLOY), as for the resource itself."""
+    dep = get_object_or_404(
+        visible_to(request.user, Deployment).select_related("requested_by", "cancelled_by",
+                                                            "team"),
+        code=code,
     )
+    if not may(request.user, action, dep):
+        raise PermissionDenied(refusal(action, dep))
+    return dep
 
 
 # A feed row costs about half a millisecond to render (a badge, a time ago, the
@@ -29,11 +36,12 @@ FEED_ROWS = 25
 
 
 def feed_for_user(user):
-    """The user's deployments with what the feed shows of each: who asked, and the
-    resource's name (one query per kind of resource on the page, not one per row)."""
+    """The deployments the user sees (theirs and their teams') with what the feed shows
+    of each: who asked, and the resource's name (one query per kind of resource on the
+    page, not one per row)."""
     resources = GenericPrefetch("resource", [
         model.objects.defer(*model.list_deferred) for model in resource_models()])
-    mine = (Deployment.objects.filter(owner=user).select_related("requested_by")
+    mine = (visible_to(user, Deployment).select_related("requested_by")
             .defer("summary", "params").prefetch_related(resources))
     return newest_first(mine, "queued_at")
 
@@ -49,17 +57,18 @@ def activity(request):
 @login_required
 def deployment(request, code):
     """One deployment: who asked, when, how long, the result and the whole log."""
-    dep = deployment_for_user(request, code)
+    dep = deployment_for(request, code)
     log_text, log_next = dep.read_log()
     return render(request, "stacks/deployment.html", {
-        "deployment": dep, "resource": dep.resource, "log": log_text, "log_next": log_next})
+        "deployment": dep, "resource": dep.resource, "log": log_text, "log_next": log_next,
+        "may_deploy": may(request.user, DEPLOY, dep)})
 
 
 @login_required
 def deployment_log(request, code):
     """The log from character `after` on, and the status, for the page to poll: only
     the chunks written since are read."""
-    dep = deployment_for_user(request, code)
+    dep = deployment_for(request, code)
     try:
         after = min(max(int(request.GET.get("after", 0)), 0), MAX_LOG_OFFSET)
     except ValueError:
@@ -80,7 +89,7 @@ def deployment_log(request, code):
 @require_POST
 def cancel(request, code):
     """Cancel a queued or running deployment."""
-    dep = deployment_for_user(request, code)
+    dep = deployment_for(request, code, DEPLOY)
     try:
         services.cancel(dep, request.user)
         messages.info(request, dep.cancel_note)
@@ -94,7 +103,7 @@ def cancel(request, code):
 @require_POST
 def apply_preview(request, code):
     """Deploy the changes a preview showed."""
-    preview = deployment_for_user(request, code)
+    preview = deployment_for(request, code, DEPLOY)
     try:
         deployment = services.apply_preview(preview, request.user)
     except services.DeploymentRefused as exc:

@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from herocool_project.clientaddr import client_address
-from stacks.api import (NAME_PARAM, ChangeSerializer, ExpiryInput, MonthlyEstimateField,
-                        ResourceViewSet)
+from stacks.api import (NAME_PARAM, TEAM_PARAM, ChangeSerializer, ExpiryInput,
+                        MonthlyEstimateField, OwnerInput, ResourceViewSet)
 
 from .forms import VmCreateForm, VmForm
 from .models import VirtualMachine
@@ -13,11 +13,13 @@ from .models import VirtualMachine
 class VmSerializer(serializers.ModelSerializer):
     ssh = serializers.SerializerMethodField()
     monthly_usd = MonthlyEstimateField()
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = VirtualMachine
         fields = ["code", "name", "status", "instance_type", "allowed_cidr", "ssh",
-                  "last_error", "target", "created", "updated", "monthly_usd", "expires_at"]
+                  "last_error", "target", "created", "updated", "monthly_usd", "expires_at",
+                  "team"]
 
     def get_ssh(self, vm) -> dict:
         """{user, host, port, command} once it has an address, else {}."""
@@ -38,12 +40,12 @@ class VmInput(serializers.Serializer):
         required=False, help_text="Needed for a range wider than /16 (IPv4) or /48 (IPv6).")
 
 
-class VmCreateInput(VmInput, ExpiryInput):
+class VmCreateInput(VmInput, ExpiryInput, OwnerInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[NAME_PARAM]),
+    list=extend_schema(parameters=[NAME_PARAM, TEAM_PARAM]),
     create=extend_schema(request=VmCreateInput, responses={201: ChangeSerializer}),
     partial_update=extend_schema(request=VmInput, responses={202: ChangeSerializer}),
     preview=extend_schema(request=VmInput, responses={202: ChangeSerializer}),

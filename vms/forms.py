@@ -9,7 +9,6 @@ from accounts.models import SshKey
 from herocool_project.forms import StyledFormMixin
 from stacks.cost import estimates_json
 from stacks.expiry import ExpiryFieldsMixin
-from stacks.models import Status
 
 from . import sshkeys
 from .models import VirtualMachine
@@ -63,9 +62,6 @@ class VmForm(StyledFormMixin, forms.ModelForm):
         self.fields["instance_type"].widget.attrs["data-estimates"] = estimates_json(
             VirtualMachine, self.instance.target or settings.HEROCOOL_TARGET,
             settings.VM_INSTANCE_TYPES)
-
-    def _mine(self):
-        return VirtualMachine.objects.filter(owner=self.owner).exclude(status=Status.DELETED)
 
     def clean_ssh_public_key(self):
         text = self.cleaned_data["ssh_public_key"]
@@ -128,6 +124,7 @@ class VmCreateForm(ExpiryFieldsMixin, VmForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        if self._mine().filter(name=name).exists():
-            raise forms.ValidationError(f"You already have a machine named {name}.")
+        team = self.cleaned_data.get("team")  # issue #18: the Owner field, before it
+        if VirtualMachine.alive_of(self.owner, team).filter(name=name).exists():
+            raise forms.ValidationError(VirtualMachine.taken_message(team, "machine", name))
         return name

@@ -24,11 +24,17 @@ class VirtualMachine(StackResource):
     class Meta(StackResource.Meta):
         verbose_name = "virtual machine"
         constraints = [
+            # Issue #18: unique among an owner's personal ones, or among a team's.
             models.UniqueConstraint(
                 fields=["owner", "name"],
-                condition=~Q(status=Status.DELETED),
+                condition=~Q(status=Status.DELETED) & Q(team=None),
                 name="vm_name_unique_per_owner",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                condition=~Q(status=Status.DELETED) & Q(team__isnull=False),
+                name="vm_name_unique_per_team",
+            ),
         ]
 
     def get_absolute_url(self):
@@ -92,17 +98,19 @@ class VirtualMachine(StackResource):
         return self.target == "local"  # the host's memory cap must hold exactly
 
     def quota_problem(self):
-        mine = VirtualMachine.objects.filter(owner_id=self.owner_id).exclude(
+        mine = VirtualMachine.objects.filter(**self.owner_filter()).exclude(
             status=Status.DELETED)
         if mine.count() > settings.QUOTA_VMS:
-            return (f"You have reached your limit of {settings.QUOTA_VMS} machines; delete "
-                    "one first.")
+            who = f"The team {self.team} has reached its" if self.team_id else \
+                "You have reached your"
+            return f"{who} limit of {settings.QUOTA_VMS} machines; delete one first."
         if self.target != "local":
             return ""
         # This machine as it will be (an update's new size is not saved yet).
         used = local_memory_mb(mine.exclude(pk=self.pk)) + self.size.get("local_memory_mb", 0)
         if used > settings.QUOTA_VM_MEMORY_MB:
-            return (f"Your machines would use {used} MB of memory; the limit is "
+            whose = f"The team {self.team}'s" if self.team_id else "Your"
+            return (f"{whose} machines would use {used} MB of memory; the limit is "
                     f"{settings.QUOTA_VM_MEMORY_MB} MB. Pick a smaller type or delete a "
                     "machine.")
         if self.host_id is None:

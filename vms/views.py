@@ -22,7 +22,7 @@ create = rv.create_view(VmCreateForm, "vms/create.html",
 @login_required
 def detail(request, code):
     """A machine's status, SSH command, and deployment history."""
-    vm = rv.resource_for_user(VirtualMachine, request, code)
+    vm = rv.resource_for(request, VirtualMachine, code, rv.VIEW)
     return render(request, "vms/detail.html",
                   {"vm": vm, **rv.detail_context(request, vm)})
 

@@ -48,9 +48,10 @@ def can_lock_quotas_now(resource, wait_ms=1500):
         return False
 
 
-def ten_site_creates_at_once(owner):
+def ten_site_creates_at_once(owner, team=None):
     """Ten threads, each its own connection, create a site and request its deployment at
-    the same instant. Returns each one's outcome: "ok", or the refusal's message."""
+    the same instant (`owner`: a user, or a list of ten; for `team` if given). Returns
+    each one's outcome: "ok", or the refusal's message."""
     from django.db import close_old_connections
 
     from sites.models import Site
@@ -63,8 +64,10 @@ def ten_site_creates_at_once(owner):
         start.wait()
         try:
             with transaction.atomic():
-                site = Site.objects.create(owner=owner, name=f"race{i}", content="x")
-                services.request_deployment(site, Deployment.Action.CREATE, owner)
+                user = owner[i] if isinstance(owner, list) else owner
+                site = Site.objects.create(owner=user, team=team, name=f"race{i}",
+                                           content="x")
+                services.request_deployment(site, Deployment.Action.CREATE, user)
             outcomes.append("ok")
         except services.DeploymentRefused as exc:
             outcomes.append(str(exc))

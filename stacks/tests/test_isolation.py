@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import LoginSession, SshKey, Token
+from accounts.models import Invitation, LoginSession, SshKey, Team, Token
 from sites.models import Site
 from stacks.logwriter import append_log
 from stacks.models import Deployment, Status, Webhook
@@ -60,7 +60,11 @@ def alices_things(alice):
     key = SshKey.objects.create(user=alice, name=SECRET, public_key=ED25519)
     session = LoginSession.objects.create(user=alice, session_key="alice-session",
                                           user_agent=SECRET)
-    return {"accounts-key-": key.code, "accounts-session-": session.code,
+    team = Team.start(SECRET, alice)  # issue #18: her team, its invitation
+    invitation, _ = Invitation.issue(team, f"{SECRET}@example.com", "viewer", alice)
+    return {"teams-member-": team.memberships.get().code,
+            "teams-invitation-": invitation.code, "teams-": team.code,
+            "accounts-key-": key.code, "accounts-session-": session.code,
             "sites-": site.code, "vms-": vm.code, "stacks-": dep.code,
             "api-sites-": site.code, "api-vms-": vm.code, "api-deployments-": dep.code,
             "accounts-webhook": hook.code, "accounts-token": token.code}
@@ -82,7 +86,8 @@ def test_the_walk_covers_the_app(alices_things):
     assert {"sites-detail", "vms-update", "stacks-deployment-cancel",
             "stacks-deployment-log", "accounts-dashboard", "accounts-account",
             "accounts-key-delete", "accounts-session-end", "accounts-leave",
-            "accounts-2fa", "accounts-2fa-disable"} <= names
+            "accounts-2fa", "accounts-2fa-disable", "teams-detail", "teams-member-role",
+            "teams-invitation-cancel", "teams-leave"} <= names
 
 
 def test_strangers_get_404_or_their_own_empty_pages(client, alice, bob, alices_things,
@@ -103,6 +108,8 @@ def test_strangers_get_404_or_their_own_empty_pages(client, alice, bob, alices_t
     assert Deployment.objects.get().status == "running"
     assert SshKey.objects.filter(user=alice).count() == 1
     assert LoginSession.objects.filter(user=alice).count() == 1
+    assert Team.objects.get().memberships.get().user == alice
+    assert Invitation.objects.get().is_pending
     alice.refresh_from_db()
     assert alice.is_active
 
