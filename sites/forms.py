@@ -5,6 +5,7 @@ from django.conf import settings
 from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
+from stacks.models import Status
 
 from .archive import ArchiveError, unpack
 from .domains import DomainError, clean_domain
