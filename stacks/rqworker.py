@@ -118,9 +118,12 @@ def with_host_queue(queues):
     return [*queues, django_rq.get_queue(settings.HOST_QUEUE)]
 
 
-# Imported once by the worker's parent: every local deployment's program and provider.
-# (The AWS programs' pulumi_aws is left to the jobs that need it: seconds to import.)
-WARM_MODULES = ("sites.programs.local", "vms.programs.local", "pulumi.dynamic")
+# Imported once by the worker's parent: every local deployment's program and provider,
+# and the gRPC server the engine serves a program from (10 ms a job; importing starts no
+# thread, so forking stays safe). (The AWS programs' pulumi_aws is left to the jobs that
+# need it: seconds to import.)
+WARM_MODULES = ("sites.programs.local", "vms.programs.local", "pulumi.dynamic",
+                "grpc._server", "grpc._channel", "grpc.experimental")
 
 
 def warm_up():

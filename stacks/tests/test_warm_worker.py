@@ -14,3 +14,32 @@ def test_warm_up_builds_the_url_resolvers_reverse_index_before_any_fork():
     rqworker.warm_up()
     assert get_language() in get_resolver()._reverse_dict  # noqa: SLF001
     assert urlcache._parts.cache_info().currsize == 1  # noqa: SLF001
+
+
+WARM_THEN_SERVE = """
+import sys
+import django
+django.setup()
+from stacks import engine, rqworker
+rqworker.warm_up()
+before = set(sys.modules)
+with engine._grpc_server([lambda server: None]):
+    pass
+print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("grpc"))))
+"""
+
+
+def test_after_warm_up_serving_a_program_imports_no_grpc_module():
+    """Each job serves its program and events from a gRPC server: its modules (10 ms)
+    come from the parent, not imported again in every work horse."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "herocool_project.settings"}
+    out = subprocess.run([sys.executable, "-c", WARM_THEN_SERVE], cwd=settings.BASE_DIR,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == []
