@@ -129,13 +129,15 @@ WARM_MODULES = ("sites.programs.local", "vms.programs.local", "pulumi.dynamic",
 def warm_up():
     """What every job needs, done once in the worker's parent so that each forked work
     horse starts warm: the job functions' modules (Django's models, the engine and the
-    Automation API with them), the local programs, the URL resolver, and the CLI's
-    version check, whose result the engine keeps for the process (and so for its forks)."""
+    Automation API with them), the local programs, the URL resolver, the content types,
+    and the CLI's version check, whose result the engine keeps for the process (and so
+    for its forks)."""
     for name in settings.HEROCOOL_JOB_FUNCTIONS:
         importlib.import_module(name.rpartition(".")[0])
     for name in WARM_MODULES:
         importlib.import_module(name)
     _warm_urls()
+    _warm_content_types()
     from stacks import engine
 
     try:
@@ -151,6 +153,22 @@ def _warm_urls():
     from .urlcache import code_url
 
     code_url("stacks-deployment", uuid.UUID(int=0))
+
+
+def _warm_content_types():
+    """A job reads its deployment's resource through a generic relation, whose content
+    type Django caches per process: read once here, not by every work horse (a query
+    before its CLI can start)."""
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import DatabaseError, connections
+
+    try:
+        ContentType.objects.get_for_models(*apps.get_models())
+    except DatabaseError as exc:  # each job reads its own then
+        log.warning("could not read the content types yet: %s", exc)
+    finally:
+        connections.close_all()  # forked jobs must not share this connection
 
 
 class HerocoolWorker(AllowedJobsOnly, Worker):

@@ -1,9 +1,13 @@
 """What the forking worker's parent does once so that each work horse starts warm
 (stacks/rqworker.warm_up): a forked job pays for nothing the parent could have done."""
+import pytest
 from django.urls import clear_url_caches, get_resolver
 from django.utils.translation import get_language
 
 from stacks import rqworker, urlcache
+
+# warm_up reads the content types (and closes its connection after).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_warm_up_builds_the_url_resolvers_reverse_index_before_any_fork():
@@ -43,3 +47,20 @@ def test_after_warm_up_serving_a_program_imports_no_grpc_module():
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == []
+
+
+def test_warm_up_caches_the_content_types_and_leaves_no_connection_to_fork(
+        django_assert_num_queries):
+    """A job's deployment names its resource by content type: read by the parent once,
+    not by a query in every work horse before its CLI starts."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    from sites.models import Site
+
+    ContentType.objects.clear_cache()
+    rqworker.warm_up()
+    assert connection.connection is None  # closed: a fork must not share it
+    site_type = ContentType.objects.get_for_model(Site)
+    with django_assert_num_queries(0):
+        assert ContentType.objects.get_for_id(site_type.pk) == site_type
