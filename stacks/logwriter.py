@@ -3,7 +3,8 @@
 Pulumi calls back on threads of its own; a single writer thread batches the lines and
 appends them as one new chunk (one INSERT) each time, so the page can show the log while
 it grows, a crash loses at most the last fraction of a second, and a flush costs what
-its own text costs however long the log already is.
+its own text costs however long the log already is. The same thread, with its own
+database connection, runs the job's bookkeeping that need not delay the engine (`call`).
 """
 import logging
 import queue
@@ -16,6 +17,7 @@ FLUSH_SECONDS = 0.25
 # Each failed attempt means another writer appended meanwhile; there are two at most
 # (the job's writer and a sweep's line), so this many is never reached but by a bug.
 APPEND_ATTEMPTS = 20
+log = logging.getLogger(__name__)
 
 
 class LogWriter:
@@ -27,6 +29,13 @@ class LogWriter:
 
     def line(self, text):
         self._lines.put(text.rstrip("\n") + "\n")
+
+    def call(self, fn, *args):
+        """Run fn(*args) on the writer's thread, off the caller's path; returns an Event
+        set once it has run (or failed: logged)."""
+        done = threading.Event()
+        self._lines.put((fn, args, done))
+        return done
 
     def close(self):
         self._lines.put(None)
@@ -53,11 +62,24 @@ class LogWriter:
                 return "".join(parts), False
             if item is None:
                 return "".join(parts), True
+            if isinstance(item, tuple):
+                _run_call(*item)
+                continue
             parts.append(item)
 
     def _append(self, chunk):
         close_old_connections()
         append_log(self.deployment_id, chunk)
+
+
+def _run_call(fn, args, done):
+    try:
+        close_old_connections()
+        fn(*args)
+    except Exception:  # noqa: BLE001 - bookkeeping must not stop the log
+        log.exception("%s failed on the log writer's thread", getattr(fn, "__name__", fn))
+    finally:
+        done.set()
 
 
 def append_log(deployment_id, text):
