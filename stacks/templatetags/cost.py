@@ -1,6 +1,7 @@
 """Cost and expiry on the pages (issue #17): estimates read only the row and settings,
 so a list pays no query per row."""
 import copy
+import functools
 
 from django import template
 from django.conf import settings
@@ -22,7 +23,12 @@ def breakdown(estimate):
 @register.simple_tag
 def monthly_cost(resource):
     """'$11.88/month', its lines on hover."""
-    estimate = resource.monthly_estimate()
+    return _cost_html(resource.monthly_estimate())
+
+
+@functools.lru_cache(maxsize=256)
+def _cost_html(estimate):
+    """Rows share a handful of estimates (frozen, so a key): each one is formatted once."""
     return format_html('<span class="monthly-cost" data-usd="{}" title="{}">{}{}</span>',
                        estimate.total, breakdown(estimate), estimate,
                        "/month" if estimate.priced else "")
