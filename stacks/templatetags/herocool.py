@@ -3,12 +3,47 @@
 of a page's cost under load (BENCHMARKS.md §5)."""
 
 from datetime import datetime
+from functools import lru_cache
 
 from django import template
+from django.core.signals import setting_changed
+from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 register = template.Library()
+
+
+@register.simple_tag
+def route(name):
+    """{% url name %} for a route without arguments, worked out once per script prefix:
+    base.html names ten of them on every page (issues #11, #13)."""
+    return _route(name, get_script_prefix())
+
+
+@lru_cache(maxsize=64)
+def _route(name, _script_prefix):
+    return reverse(name)
+
+
+@register.simple_tag
+def asset(path):
+    """{% static path %}, the hashed file's URL looked up once per process."""
+    return _asset(path)
+
+
+@lru_cache(maxsize=64)
+def _asset(path):
+    return static(path)
+
+
+def _forget_urls(**kwargs):
+    _route.cache_clear()
+    _asset.cache_clear()
+
+
+setting_changed.connect(_forget_urls)
 
 BUSY = frozenset(("pending", "provisioning", "updating", "deleting", "queued", "running",
                   "cancelling"))
