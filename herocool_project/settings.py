@@ -411,3 +411,7 @@ HEROCOOL_EXPIRY_REQUIRED_TYPES = [
     if t.strip()]
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
                           "stacks.expiry.send_expiry_reminder")
+
+# --- Performance (issues #11, #13) --------------------------------------------------------
+# Django's database sessions, read with one plain SQL statement (herocool_project/sessions.py).
+SESSION_ENGINE = "herocool_project.sessions"
