@@ -1,0 +1,35 @@
+"""A list row written in Python (issues #11, #13): a site row through the template engine
+cost ~375 Python calls (a variable lookup, an escape and a node per cell); the same markup
+built here costs a tenth. The row's markup lives here; the table around it stays in
+templates/sites/table.html."""
+from html import escape
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from .cost import countdown, monthly_cost
+from .herocool import status_badge, when
+
+register = template.Library()
+
+UNREACHABLE = (' <span class="badge text-bg-danger" data-unreachable title="The machine it '
+               'lives on has stopped answering">host unreachable</span>')
+
+
+@register.simple_tag
+def site_row(site):
+    """One <tr> of the sites table: name, status, URL, last change, monthly cost."""
+    url = escape(site.website_url)
+    link = (f'<a href="{url}" rel="noopener noreferrer" target="_blank">{url}</a>'
+            if url else "")
+    expires = (f' <span class="text-body-secondary">expires {countdown(site.expires_at)}</span>'
+               if site.expires_at else "")
+    return mark_safe(
+        "<tr>\n"
+        f'    <td><a href="{escape(site.get_absolute_url())}">{escape(site.name)}</a></td>\n'
+        f"    <td>{status_badge(site.status)}"
+        f"{UNREACHABLE if getattr(site, 'host_unreachable', False) else ''}</td>\n"
+        f'    <td class="text-nowrap">{link}</td>\n'
+        f'    <td class="text-body-secondary small text-nowrap">{when(site.updated)}</td>\n'
+        f'    <td class="small">{monthly_cost(site)}{expires}</td>\n'
+        "  </tr>")

@@ -1,0 +1,37 @@
+"""{% site_row %} (issues #11, #13) writes the same row the sites table's template did,
+for every shape of site: with or without an address, an expiry, an unreachable host, and
+a name that needs escaping."""
+from datetime import timedelta
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from sites.models import Site
+from stacks.models import Status
+
+# The row as templates/sites/table.html wrote it before.
+TEMPLATE_ROW = Template("""{% load herocool cost %}  <tr>
+    <td><a href="{{ site.get_absolute_url }}">{{ site.name }}</a></td>
+    <td>{% status_badge site.status %}{% if site.host_unreachable %} <span class="badge text-bg-danger" data-unreachable title="The machine it lives on has stopped answering">host unreachable</span>{% endif %}</td>
+    <td class="text-nowrap">{% if site.website_url %}<a href="{{ site.website_url }}" rel="noopener noreferrer" target="_blank">{{ site.website_url }}</a>{% endif %}</td>
+    <td class="text-body-secondary small text-nowrap">{{ site.updated|when }}</td>
+    <td class="small">{% monthly_cost site %}{% if site.expires_at %} <span class="text-body-secondary">expires {% countdown site.expires_at %}</span>{% endif %}</td>
+  </tr>""")
+TAG_ROW = Template("{% load rows %}  {% site_row site %}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields", [
+    {},
+    {"outputs": {"website_url": "http://blog.alice.localhost:8001/?a=1&b=<2>"}},
+    {"expires_at": timezone.now() + timedelta(hours=2), "status": Status.FAILED},
+    {"name": "x<script>&\"'"},
+])
+@pytest.mark.parametrize("unreachable", [None, False, True])
+def test_the_row_is_the_templates_row(alice, fields, unreachable):
+    site = Site.objects.create(owner=alice, **{"name": "blog", "status": Status.LIVE, **fields})
+    if unreachable is not None:
+        site.host_unreachable = unreachable
+    context = Context({"site": site})
+    assert TAG_ROW.render(context) == TEMPLATE_ROW.render(context)
