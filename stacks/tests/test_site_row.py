@@ -35,3 +35,24 @@ def test_the_row_is_the_templates_row(alice, fields, unreachable):
         site.host_unreachable = unreachable
     context = Context({"site": site})
     assert TAG_ROW.render(context) == TEMPLATE_ROW.render(context)
+
+
+@pytest.mark.parametrize("status", ["live", "queued", "<b>&\"'"])
+def test_the_badge_writes_what_format_html_wrote(status):
+    from django.utils.html import format_html
+
+    from stacks.templatetags.herocool import BUSY, status_badge
+    assert status_badge(status) == format_html(
+        '<span class="badge status status-{0}" data-status="{0}"{1}>{0}</span>',
+        status, " data-busy" if status in BUSY else "")
+
+
+def test_when_writes_what_format_html_wrote():
+    from django.utils.html import format_html
+
+    from stacks.templatetags.herocool import ago, when
+    moment = timezone.now() - timedelta(minutes=3)
+    local = timezone.localtime(moment)
+    assert when(moment) == format_html('<time datetime="{}" title="{}">{}</time>',
+                                       moment.isoformat(),
+                                       local.strftime("%Y-%m-%d %H:%M:%S %Z"), ago(moment))
