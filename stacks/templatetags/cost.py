@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
+from herocool_project.form_renderer import RENDERER
 from stacks import budget
 from stacks.expiry import ExpiryForm
 
@@ -76,4 +77,4 @@ def budget_standing(user):
 
 @register.simple_tag
 def expiry_form(resource):
-    return ExpiryForm(resource=resource)
+    return ExpiryForm(resource=resource, renderer=RENDERER)

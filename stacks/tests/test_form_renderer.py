@@ -47,3 +47,16 @@ def test_the_create_pages_keep_their_csrf_token_and_fields(client, alice):
         page = client.get(reverse(name)).content.decode()
         assert 'name="csrfmiddlewaretoken"' in page
         assert field in page and 'class="form-control' in page
+
+
+def test_the_expiry_form_on_a_resource_page_renders_as_django_would(alice):
+    from sites.models import Site
+    from stacks.templatetags.cost import expiry_form
+
+    site = Site.objects.create(owner=alice, name="blog")
+    ours = expiry_form(site)
+    theirs = type(ours)(resource=site, renderer=DjangoTemplates())
+    assert ours.renderer is RENDERER
+    assert _fields(ours) == _fields(theirs)
+    assert _same_html(ours["expires_in"].label_tag()) == _same_html(
+        theirs["expires_in"].label_tag())
