@@ -39,6 +39,15 @@ def _asset(path):
     return static(path)
 
 
+@register.simple_tag
+def form_fields(form):
+    """Every field of `form` with its label, help and errors (what templates/form_fields.html
+    includes), rendered by the forms' Jinja2 engine."""
+    from herocool_project.form_renderer import RENDERER
+
+    return mark_safe(RENDERER.render("herocool/form_fields.html", {"form": form}))
+
+
 def _forget_urls(**kwargs):
     _route.cache_clear()
     _asset.cache_clear()
