@@ -56,3 +56,29 @@ def test_when_writes_what_format_html_wrote():
     assert when(moment) == format_html('<time datetime="{}" title="{}">{}</time>',
                                        moment.isoformat(),
                                        local.strftime("%Y-%m-%d %H:%M:%S %Z"), ago(moment))
+
+
+
+# The feed's item as templates/stacks/activity_list.html wrote it before.
+TEMPLATE_ITEM = Template("""{% load herocool %}  <li class="list-group-item">
+    <a href="{{ d.get_absolute_url }}">{{ d.action }} {{ d.resource.name|default:d.stack_name }}</a>
+    {% status_badge d.status %}
+    <div class="small text-body-secondary">{{ d.queued_at|when }} by {{ d.requested_by|default:"the platform" }}</div>
+  </li>""")
+TAG_ITEM = Template("{% load rows %}  {% activity_item d %}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asked_by_alice", [True, False])
+@pytest.mark.parametrize("resource_kept", [True, False])
+def test_the_feed_item_is_the_templates_item(alice, asked_by_alice, resource_kept):
+    from stacks.models import Deployment
+
+    site = Site.objects.create(owner=alice, name="blog<&>", status=Status.LIVE)
+    Deployment.objects.create(resource=site, owner=alice, action="update",
+                              stack_name="st<a>ck", requested_by=alice if asked_by_alice else None)
+    if not resource_kept:
+        Deployment.objects.update(resource_id=site.pk + 1000)  # a row no longer there
+    d = Deployment.objects.select_related("requested_by").prefetch_related("resource").get()
+    context = Context({"d": d})
+    assert TAG_ITEM.render(context) == TEMPLATE_ITEM.render(context)
