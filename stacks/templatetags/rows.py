@@ -5,6 +5,7 @@ templates/sites/table.html and templates/stacks/activity_list.html."""
 from html import escape
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.safestring import mark_safe
 
 from .cost import countdown, monthly_cost
@@ -51,3 +52,19 @@ def activity_item(deployment):
         f'    <div class="small text-body-secondary">{when(d.queued_at)} by '
         f"{escape(str(by))}</div>\n"
         "  </li>")
+
+
+@register.simple_tag
+def history_row(deployment):
+    """One <tr> of a resource's deployments: action, result, who asked, when, how long."""
+    d = deployment
+    duration = d.duration
+    took = f"{floatformat(duration.total_seconds(), 1)} s" if duration else ""
+    return mark_safe(
+        "<tr>\n"
+        f'    <td><a href="{escape(d.get_absolute_url())}">{escape(str(d.action))}</a></td>\n'
+        f"    <td>{status_badge(d.status)}</td>\n"
+        f"    <td>{escape(str(d.requested_by or 'the platform'))}</td>\n"
+        f'    <td class="text-nowrap">{when(d.queued_at)}</td>\n'
+        f'    <td class="text-nowrap">{took}</td>\n'
+        "  </tr>")

@@ -82,3 +82,31 @@ def test_the_feed_item_is_the_templates_item(alice, asked_by_alice, resource_kep
     d = Deployment.objects.select_related("requested_by").prefetch_related("resource").get()
     context = Context({"d": d})
     assert TAG_ITEM.render(context) == TEMPLATE_ITEM.render(context)
+
+
+
+# A resource's deployment row as templates/stacks/history.html wrote it before.
+TEMPLATE_HISTORY = Template("""{% load herocool %}  <tr>
+    <td><a href="{{ d.get_absolute_url }}">{{ d.action }}</a></td>
+    <td>{% status_badge d.status %}</td>
+    <td>{{ d.requested_by|default:"the platform" }}</td>
+    <td class="text-nowrap">{{ d.queued_at|when }}</td>
+    <td class="text-nowrap">{% if d.duration %}{{ d.duration.total_seconds|floatformat:1 }} s{% endif %}</td>
+  </tr>""")
+TAG_HISTORY = Template("{% load rows %}  {% history_row d %}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seconds", [None, 0, 0.25, 4.25, 3725.05])
+def test_the_history_row_is_the_templates_row(alice, seconds):
+    from stacks.models import Deployment
+
+    site = Site.objects.create(owner=alice, name="blog", status=Status.LIVE)
+    started = timezone.now() - timedelta(hours=2)
+    finished = None if seconds is None else started + timedelta(seconds=seconds)
+    for by in (alice, None):
+        d = Deployment.objects.create(resource=site, owner=alice, action="update",
+                                      stack_name=f"s-{by}", requested_by=by, started_at=started,
+                                      finished_at=finished)
+        context = Context({"d": d})
+        assert TAG_HISTORY.render(context) == TEMPLATE_HISTORY.render(context)
