@@ -137,37 +137,32 @@ def site_estimate(target):
 
 def owner_total(owner_id, *, excluding=None):
     """(total, unpriced count) of an owner's resources that are not deleted, leaving out
-    the resource `excluding`: one query for every kind, its rows grouped by what prices
-    them (plain SQL: the dashboard asks it on every view)."""
-    models = resource_models()
-    width = max(len(model.cost_fields) for model in models)
-    parts, params = [], []
-    for kind, model in enumerate(models):
-        parts.append(_grouped_sql(kind, model, width, excluding))
-        params += [owner_id, Status.DELETED]
-        if excluding is not None and isinstance(excluding, model):
-            params.append(excluding.pk)
+    the resource `excluding`: one grouped query per kind, never one per row (plain SQL:
+    the dashboard asks it on every view). Not one UNION ALL: at 10,000 resources
+    PostgreSQL ran that as a parallel append whose workers cost more than the scans."""
     total, unpriced = Decimal(0), 0
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for kind, n, *values in cursor.fetchall():
-            model = models[kind]
-            estimate = model(**dict(zip(model.cost_fields, values))).monthly_estimate()
-            total += estimate.total * n
-            unpriced += 0 if estimate.priced else n
+        for model in resource_models():
+            sql, params = _grouped_sql(model, owner_id, excluding)
+            cursor.execute(sql, params)
+            for n, *values in cursor.fetchall():
+                estimate = model(**dict(zip(model.cost_fields, values))).monthly_estimate()
+                total += estimate.total * n
+                unpriced += 0 if estimate.priced else n
     return total, unpriced
 
 
-def _grouped_sql(kind, model, width, excluding):
+def _grouped_sql(model, owner_id, excluding):
     meta = model._meta
-    columns = [meta.get_field(name).column for name in model.cost_fields]
-    padded = columns + ["NULL"] * (width - len(columns))
-    unless = (f" AND {meta.pk.column} <> %s"
-              if excluding is not None and isinstance(excluding, model) else "")
-    return (f"SELECT {kind}, COUNT(*), {', '.join(padded)} FROM {meta.db_table} "
+    columns = ", ".join(meta.get_field(name).column for name in model.cost_fields)
+    params = [owner_id, Status.DELETED]
+    unless = ""
+    if excluding is not None and isinstance(excluding, model):
+        unless = f" AND {meta.pk.column} <> %s"
+        params.append(excluding.pk)
+    return (f"SELECT COUNT(*), {columns} FROM {meta.db_table} "
             f"WHERE {meta.get_field('owner').column} = %s "
-            f"AND {meta.get_field('status').column} <> %s{unless} "
-            f"GROUP BY {', '.join(columns)}")
+            f"AND {meta.get_field('status').column} <> %s{unless} GROUP BY {columns}"), params
 
 
 def estimates_json(model, target, choices):
