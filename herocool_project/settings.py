@@ -430,3 +430,7 @@ SITES_AWS_HOSTED_ZONE_ID = os.environ.get("HEROCOOL_SITES_AWS_HOSTED_ZONE_ID", "
 # user: its sites, machines and live deployments count against the same QUOTA_* numbers,
 # and its budget is HEROCOOL_DEFAULT_BUDGET_USD (no per-team override yet).
 TEAM_INVITATION_MAX_AGE = envint("HEROCOOL_TEAM_INVITATION_MAX_AGE", 7 * 24 * 3600)
+
+# --- Performance (issues #11, #13) --------------------------------------------------------
+# Django's database sessions, read with one plain SQL statement (herocool_project/sessions.py).
+SESSION_ENGINE = "herocool_project.sessions"

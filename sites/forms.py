@@ -2,6 +2,7 @@
 from django import forms
 from django.conf import settings
 
+from herocool_project.form_renderer import RENDERER
 from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
@@ -41,6 +42,7 @@ class FolderField(forms.FileField):
 class SiteContentForm(StyledFormMixin, forms.ModelForm):
     """Where the page comes from: pasted HTML, an uploaded file, or a URL."""
 
+    default_renderer = RENDERER
     html = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False,
                            strip=False, label="HTML")
     upload = forms.FileField(required=False, label="File (.html)")

@@ -8,7 +8,7 @@ HEROCOOL_DEFAULT_BUDGET_USD; empty means none.
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 
 from . import cost
 
@@ -34,9 +34,15 @@ class OverBudget(Exception):
 
 
 def budget_of(user_id):
-    """The user's monthly budget in USD (a Decimal), or None when they have none."""
-    override = UserBudget.objects.filter(user_id=user_id).first()
-    return override.monthly_usd if override is not None else default_budget()
+    """The user's monthly budget in USD (a Decimal), or None when they have none. Plain
+    SQL: the dashboard and every create or update ask it (issues #11, #13)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT monthly_usd FROM {UserBudget._meta.db_table} "
+                       "WHERE user_id = %s", [user_id])
+        override = cursor.fetchone()
+    if override is None:
+        return default_budget()
+    return None if override[0] is None else Decimal(str(override[0]))  # SQLite: a float
 
 
 def default_budget():

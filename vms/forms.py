@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import SshKey
+from herocool_project.form_renderer import RENDERER
 from herocool_project.forms import StyledFormMixin
 from stacks.cost import estimates_json
 from stacks.expiry import ExpiryFieldsMixin
@@ -32,6 +33,7 @@ def instance_type_choices():
 
 
 class VmForm(StyledFormMixin, forms.ModelForm):
+    default_renderer = RENDERER
     # Issue #18: a key saved on the account, instead of pasting one (its text is copied
     # into the machine: removing the saved key later changes no machine).
     saved_key = forms.ModelChoiceField(queryset=SshKey.objects.none(), required=False,

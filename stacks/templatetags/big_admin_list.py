@@ -9,6 +9,7 @@ preserved filters), the checkbox and the classes stay as Django writes them, and
 change_list_results.html still renders the table.
 """
 import datetime
+from html import escape
 
 from django import template
 from django.contrib.admin.templatetags.admin_list import _boolean_icon, result_headers
@@ -29,6 +30,8 @@ DATETIME = "%Y-%m-%d %H:%M:%S"  # UTC by settings; sorts and compares at a glanc
 def _text(value, empty):
     if value is None or value == "":
         return empty
+    if type(value) is str:  # most cells: conditional_escape's result without its checks
+        return escape(value)
     if isinstance(value, bool):
         return _boolean_icon(value)
     if isinstance(value, datetime.datetime):

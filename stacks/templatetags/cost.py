@@ -1,12 +1,14 @@
 """Cost and expiry on the pages (issue #17): estimates read only the row and settings,
 so a list pays no query per row."""
 import copy
+import functools
 
 from django import template
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
+from herocool_project.form_renderer import RENDERER
 from stacks import budget
 from stacks.expiry import ExpiryForm
 
@@ -22,7 +24,12 @@ def breakdown(estimate):
 @register.simple_tag
 def monthly_cost(resource):
     """'$11.88/month', its lines on hover."""
-    estimate = resource.monthly_estimate()
+    return _cost_html(resource.monthly_estimate())
+
+
+@functools.lru_cache(maxsize=256)
+def _cost_html(estimate):
+    """Rows share a handful of estimates (frozen, so a key): each one is formatted once."""
     return format_html('<span class="monthly-cost" data-usd="{}" title="{}">{}{}</span>',
                        estimate.total, breakdown(estimate), estimate,
                        "/month" if estimate.priced else "")
@@ -70,4 +77,4 @@ def budget_standing(user):
 
 @register.simple_tag
 def expiry_form(resource):
-    return ExpiryForm(resource=resource)
+    return ExpiryForm(resource=resource, renderer=RENDERER)

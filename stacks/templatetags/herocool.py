@@ -3,12 +3,57 @@
 of a page's cost under load (BENCHMARKS.md §5)."""
 
 from datetime import datetime
+from functools import lru_cache
+from html import escape
 
 from django import template
+from django.core.signals import setting_changed
+from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+@register.simple_tag
+def route(name):
+    """{% url name %} for a route without arguments, worked out once per script prefix:
+    base.html names ten of them on every page (issues #11, #13)."""
+    return _route(name, get_script_prefix())
+
+
+@lru_cache(maxsize=64)
+def _route(name, _script_prefix):
+    return reverse(name)
+
+
+@register.simple_tag
+def asset(path):
+    """{% static path %}, the hashed file's URL looked up once per process."""
+    return _asset(path)
+
+
+@lru_cache(maxsize=64)
+def _asset(path):
+    return static(path)
+
+
+@register.simple_tag
+def form_fields(form):
+    """Every field of `form` with its label, help and errors (what templates/form_fields.html
+    includes), rendered by the forms' Jinja2 engine."""
+    from herocool_project.form_renderer import RENDERER
+
+    return mark_safe(RENDERER.render("herocool/form_fields.html", {"form": form}))
+
+
+def _forget_urls(**kwargs):
+    _route.cache_clear()
+    _asset.cache_clear()
+
+
+setting_changed.connect(_forget_urls)
 
 BUSY = frozenset(("pending", "provisioning", "updating", "deleting", "queued", "running",
                   "cancelling"))
@@ -18,8 +63,11 @@ BUSY = frozenset(("pending", "provisioning", "updating", "deleting", "queued", "
 def status_badge(status):
     """The badge of a resource's or a deployment's state (`data-busy` makes the page
     watch it: static/js/watch.js)."""
-    return format_html('<span class="badge status status-{0}" data-status="{0}"{1}>{0}</span>',
-                       status, " data-busy" if status in BUSY else "")
+    # What format_html() writes, without its lazy-string checks: these run for every row.
+    status = escape(str(status))
+    busy = " data-busy" if status in BUSY else ""
+    return mark_safe(f'<span class="badge status status-{status}" data-status="{status}"{busy}>'
+                     f'{status}</span>')
 
 
 UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"),
@@ -46,9 +94,9 @@ def when(moment):
     zone, on hover and in the `datetime` attribute for scripts and screen readers."""
     if not isinstance(moment, datetime):
         return ""
-    local = timezone.localtime(moment)
-    return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(),
-                       local.strftime("%Y-%m-%d %H:%M:%S %Z"), ago(moment))
+    local = escape(timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return mark_safe(f'<time datetime="{escape(moment.isoformat())}" title="{local}">'
+                     f'{escape(ago(moment))}</time>')
 
 
 # Each action as a sentence's subject, with its article ("An update", never "A update").
