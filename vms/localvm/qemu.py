@@ -21,9 +21,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from . import console
 from .files import PRIVATE_UMASK, make_private_dir, private_opener, write_private
 from .image import ImagePaths
-from .recipe import FW_CFG_KEY_NAME
+from .recipe import FW_CFG_KEY_NAME, FW_CFG_USER_DATA_NAME
 
 QEMU = "qemu-system-x86_64"
 LAUNCH_TIMEOUT = 60
@@ -43,7 +44,7 @@ class VmError(RuntimeError):
 
 
 def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
-          memory_mb: int = 512, vcpus: int = 1) -> int:
+          memory_mb: int = 512, vcpus: int = 1, user_data: str = "") -> int:
     """Boot the VM (creating its disk on first start) and return QEMU's pid.
 
     The disk of an existing VM keeps the image it was made from: its kernel must
@@ -54,9 +55,9 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
         raise VmError(f"{vm} is already running")
     image = _prepare_disk(vm, image)
     write_private(vm / "authorized_keys", authorized_key.strip() + "\n")
+    _write_user_data(vm, user_data)
     _remove(vm / "qemu.pid")
-    # Made here: QEMU opens it after daemonising, and then its umask is its own (027).
-    write_private(vm / "console.log", "")
+    console.new_boot(vm)
     cmd = _command(vm, image, ssh_port, memory_mb, vcpus)
     with open(vm / "qemu.log", "w", opener=private_opener) as log:
         # umask: for what QEMU creates before it daemonises.
@@ -69,6 +70,15 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     if pid is None:
         raise VmError(f"QEMU started but wrote no pid file: {_tail(vm / 'qemu.log')}")
     return pid
+
+
+def _write_user_data(vm, user_data):
+    # The guest runs it once (recipe.FIRST_BOOT_SCRIPT); kept for later boots, which
+    # skip it, so that the machine's fw_cfg stays the same whatever boot this is.
+    if user_data:
+        write_private(vm / "user_data", user_data)
+    else:
+        _remove(vm / "user_data")
 
 
 def _prepare_disk(vm, image):
@@ -99,8 +109,12 @@ def _command(vm, image, ssh_port, memory_mb, vcpus):
            "-netdev", net, "-device", "virtio-net-pci,netdev=net0",
            "-device", "virtio-rng-pci",
            "-fw_cfg", f"name={FW_CFG_KEY_NAME},file={esc(vm / 'authorized_keys')}",
-           "-serial", f"file:{esc(vm / 'console.log')}",
+           # Appended to, so that the platform can cap the file under a running guest.
+           "-chardev", f"file,id=console,path={esc(vm / console.CONSOLE)},append=on",
+           "-serial", "chardev:console",
            "-pidfile", str(vm / "qemu.pid"), "-daemonize"]
+    if (vm / "user_data").exists():
+        cmd += ["-fw_cfg", f"name={FW_CFG_USER_DATA_NAME},file={esc(vm / 'user_data')}"]
     qmp = vm / "qmp.sock"
     if len(str(qmp)) < 100:  # unix socket paths are limited to 108 bytes
         _remove(qmp)

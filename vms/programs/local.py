@@ -25,6 +25,9 @@ def program(spec: VmSpec, *, vms_root: str, image_cache: str) -> Callable[[], No
             memory_mb=spec.memory_mb,
             vcpus=spec.vcpus,
             instance_type=spec.instance_type,
+            power=spec.power,
+            restarts=spec.restarts,
+            user_data=spec.user_data,
         )
         for name in EXPORTS:
             pulumi.export(name, getattr(vm, name))

@@ -19,8 +19,10 @@ from . import engine_watch
 BOOT_TIMEOUT = 600  # software emulation (no KVM) takes much longer than KVM to boot
 PORT_TRIES = 3
 INPUTS = ("stack_name", "vms_root", "image_cache", "authorized_key", "memory_mb", "vcpus",
-          "instance_type")
-RESTART_ON = ("authorized_key", "memory_mb", "vcpus")
+          "instance_type", "power", "restarts", "user_data")
+# A changed first-boot script restarts nothing: it runs at the first boot only.
+RESTART_ON = ("authorized_key", "memory_mb", "vcpus", "restarts")
+STOPPED = "stopped"
 REPLACE_ON = ("stack_name", "vms_root")
 
 
@@ -49,7 +51,8 @@ def _boot(props, port):
             with engine_watch.launching():
                 qemu.start(vm_dir, image, ssh_port=port,
                            authorized_key=props["authorized_key"],
-                           memory_mb=int(props["memory_mb"]), vcpus=int(props["vcpus"]))
+                           memory_mb=int(props["memory_mb"]), vcpus=int(props["vcpus"]),
+                           user_data=props.get("user_data") or "")
             break
         except qemu.VmError as exc:
             # Another process may grab a port between our check and QEMU's bind.
@@ -99,15 +102,19 @@ class LocalVmProvider(ResourceProvider):
         engine_watch.watch()
         replaces = [k for k in REPLACE_ON if olds.get(k) != news.get(k)]
         changed = [k for k in INPUTS if _differs(olds.get(k), news.get(k))]
-        # A VM that is down (host reboot, crash) is drift that `up` should repair.
-        down = not replaces and not qemu.is_running(_vm_dir(olds))
-        return DiffResult(changes=bool(changed or down), replaces=replaces,
+        # A VM that is down (host reboot, crash), or running when it should be stopped,
+        # is drift that `up` should repair.
+        drift = not replaces and qemu.is_running(_vm_dir(olds)) != _wants_running(news)
+        return DiffResult(changes=bool(changed or drift), replaces=replaces,
                           delete_before_replace=True)
 
     def update(self, _id, olds, news):
         engine_watch.watch()
         vm_dir = _vm_dir(news)
         port = int(olds["ssh_port"])
+        if not _wants_running(news):
+            qemu.stop(vm_dir)  # a clean shutdown; the disk stays
+            return UpdateResult(outs=_outs(news, port, STOPPED))
         restart = any(_differs(olds.get(k), news.get(k)) for k in RESTART_ON)
         if restart or not qemu.is_running(vm_dir):
             qemu.stop(vm_dir)  # the disk stays: only the machine's settings change
@@ -128,6 +135,10 @@ class LocalVmProvider(ResourceProvider):
         return ReadResult(id_=id_, outs=_outs(props, props["ssh_port"], state))
 
 
+def _wants_running(props):
+    return props.get("power") != STOPPED  # stacks made before power controls: running
+
+
 def _differs(old, new):
     # Numbers come back from Pulumi's state as floats: 512.0 is still 512.
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):
@@ -144,11 +155,13 @@ class LocalVm(Resource, module="herocool", name="LocalVm"):
     state: Output[str]
 
     def __init__(self, name, *, stack_name, vms_root, image_cache, authorized_key,
-                 memory_mb=512, vcpus=1, instance_type="local", opts=None):
+                 memory_mb=512, vcpus=1, instance_type="local", power="running",
+                 restarts=0, user_data="", opts=None):
         props = {
             "stack_name": stack_name, "vms_root": str(vms_root),
             "image_cache": str(image_cache), "authorized_key": authorized_key,
             "memory_mb": memory_mb, "vcpus": vcpus, "instance_type": instance_type,
+            "power": power, "restarts": restarts, "user_data": user_data,
             "public_ip": None, "public_dns": None, "ssh_port": None, "ssh_user": None,
             "state": None,
         }
