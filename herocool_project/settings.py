@@ -411,3 +411,13 @@ HEROCOOL_EXPIRY_REQUIRED_TYPES = [
     if t.strip()]
 HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
                           "stacks.expiry.send_expiry_reminder")
+
+# --- Machines (issue #19) ---------------------------------------------------------------
+# Local guests reach out (apt, git) but never this host: QEMU drops root for this uid,
+# and an nftables rule refuses the uid every packet to the host's own addresses
+# (vms/localvm/guestnet.py). It must be a uid nothing else runs as. 0: guests get no
+# network out at all (also what happens when the platform does not run as root).
+VM_GUEST_UID = envint("HEROCOOL_VM_GUEST_UID", 64119)
+# The console's last bytes shown on a machine's page, and the most kept per file.
+VM_CONSOLE_SHOW_BYTES = envint("HEROCOOL_VM_CONSOLE_SHOW_BYTES", 32 * 1024)
+VM_FIRST_BOOT_SCRIPT_MAX_BYTES = envint("HEROCOOL_VM_FIRST_BOOT_SCRIPT_MAX_BYTES", 16 * 1024)

@@ -84,6 +84,7 @@ class VirtualMachine(StackResource):
             memory_mb=self.size.get("local_memory_mb", 512),
             vcpus=self.size.get("local_vcpus", 1),
             power=self.power, restarts=self.restarts, user_data=self.user_data,
+            guest_uid=settings.VM_GUEST_UID,
         )
 
     def program(self):

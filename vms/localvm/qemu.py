@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import console
+from . import console, guestnet
 from .files import PRIVATE_UMASK, make_private_dir, private_opener, write_private
 from .image import ImagePaths
 from .recipe import FW_CFG_KEY_NAME, FW_CFG_USER_DATA_NAME
@@ -33,9 +33,10 @@ PROBE_TIMEOUT = 20
 # root read-write (no fsck or remount). For an emulated boot: quiet (every character on
 # the serial console costs), no crypto self-tests, one UART to probe, and no clocksource
 # watchdog (a busy host makes the TSC look unstable, and the fallback is slower).
+# systemd's one line per unit is the boot log the machine page shows (issue #19).
 # A v1 image (with an initrd) boots as it always did.
 CMDLINE = ("root=/dev/nvme0n1 rw rootfstype=ext4 console=ttyS0 net.ifnames=0 panic=10 "
-           "quiet cryptomgr.notests 8250.nr_uarts=1 tsc=reliable")
+           "quiet cryptomgr.notests 8250.nr_uarts=1 tsc=reliable systemd.show_status=1")
 LEGACY_CMDLINE = "root=/dev/vda ro console=ttyS0 net.ifnames=0 panic=10"
 
 
@@ -44,7 +45,8 @@ class VmError(RuntimeError):
 
 
 def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
-          memory_mb: int = 512, vcpus: int = 1, user_data: str = "") -> int:
+          memory_mb: int = 512, vcpus: int = 1, user_data: str = "",
+          guest_uid: int = 0) -> int:
     """Boot the VM (creating its disk on first start) and return QEMU's pid.
 
     The disk of an existing VM keeps the image it was made from: its kernel must
@@ -58,7 +60,7 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     _write_user_data(vm, user_data)
     _remove(vm / "qemu.pid")
     console.new_boot(vm)
-    cmd = _command(vm, image, ssh_port, memory_mb, vcpus)
+    cmd = _command(vm, image, ssh_port, memory_mb, vcpus, guestnet.Boundary(guest_uid))
     with open(vm / "qemu.log", "w", opener=private_opener) as log:
         # umask: for what QEMU creates before it daemonises.
         result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -95,13 +97,14 @@ def _prepare_disk(vm, image):
     return image
 
 
-def _command(vm, image, ssh_port, memory_mb, vcpus):
+def _command(vm, image, ssh_port, memory_mb, vcpus, boundary):
     def esc(path):  # QEMU option values escape commas by doubling them
         return str(path).replace(",", ",,")
 
-    # restrict=on: the guest may not open connections out of the user network, because
-    # QEMU would otherwise let it reach every service on the host's loopback (10.0.2.2).
-    net = f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22"
+    # The guest reaches out only where guestnet allows: never this host (10.0.2.2 is
+    # the host's loopback to QEMU's user network).
+    net = (f"user,id=net0,{boundary.netdev_options},"
+           f"hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22")
     cmd = [QEMU, "-name", esc(vm.name), "-machine", "q35", *accel_args(image.kernel),
            "-m", str(int(memory_mb)), "-smp", str(int(vcpus)),
            "-nodefaults", "-no-user-config", "-display", "none",
@@ -112,7 +115,7 @@ def _command(vm, image, ssh_port, memory_mb, vcpus):
            # Appended to, so that the platform can cap the file under a running guest.
            "-chardev", f"file,id=console,path={esc(vm / console.CONSOLE)},append=on",
            "-serial", "chardev:console",
-           "-pidfile", str(vm / "qemu.pid"), "-daemonize"]
+           "-pidfile", str(vm / "qemu.pid"), "-daemonize", *boundary.qemu_args]
     if (vm / "user_data").exists():
         cmd += ["-fw_cfg", f"name={FW_CFG_USER_DATA_NAME},file={esc(vm / 'user_data')}"]
     qmp = vm / "qmp.sock"

@@ -28,6 +28,7 @@ def program(spec: VmSpec, *, vms_root: str, image_cache: str) -> Callable[[], No
             power=spec.power,
             restarts=spec.restarts,
             user_data=spec.user_data,
+            guest_uid=spec.guest_uid,
         )
         for name in EXPORTS:
             pulumi.export(name, getattr(vm, name))

@@ -19,7 +19,7 @@ from . import engine_watch
 BOOT_TIMEOUT = 600  # software emulation (no KVM) takes much longer than KVM to boot
 PORT_TRIES = 3
 INPUTS = ("stack_name", "vms_root", "image_cache", "authorized_key", "memory_mb", "vcpus",
-          "instance_type", "power", "restarts", "user_data")
+          "instance_type", "power", "restarts", "user_data", "guest_uid")
 # A changed first-boot script restarts nothing: it runs at the first boot only.
 RESTART_ON = ("authorized_key", "memory_mb", "vcpus", "restarts")
 STOPPED = "stopped"
@@ -52,7 +52,8 @@ def _boot(props, port):
                 qemu.start(vm_dir, image, ssh_port=port,
                            authorized_key=props["authorized_key"],
                            memory_mb=int(props["memory_mb"]), vcpus=int(props["vcpus"]),
-                           user_data=props.get("user_data") or "")
+                           user_data=props.get("user_data") or "",
+                           guest_uid=int(props.get("guest_uid") or 0))
             break
         except qemu.VmError as exc:
             # Another process may grab a port between our check and QEMU's bind.
@@ -156,12 +157,13 @@ class LocalVm(Resource, module="herocool", name="LocalVm"):
 
     def __init__(self, name, *, stack_name, vms_root, image_cache, authorized_key,
                  memory_mb=512, vcpus=1, instance_type="local", power="running",
-                 restarts=0, user_data="", opts=None):
+                 restarts=0, user_data="", guest_uid=0, opts=None):
         props = {
             "stack_name": stack_name, "vms_root": str(vms_root),
             "image_cache": str(image_cache), "authorized_key": authorized_key,
             "memory_mb": memory_mb, "vcpus": vcpus, "instance_type": instance_type,
             "power": power, "restarts": restarts, "user_data": user_data,
+            "guest_uid": guest_uid,
             "public_ip": None, "public_dns": None, "ssh_port": None, "ssh_user": None,
             "state": None,
         }

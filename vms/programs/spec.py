@@ -15,3 +15,4 @@ class VmSpec:
     power: str = "running"  # "stopped": shut down, disk kept (issue #19)
     restarts: int = 0  # a change restarts the machine (a reboot)
     user_data: str = ""  # a first-boot script, run once ("" for none)
+    guest_uid: int = 0  # local: the uid QEMU drops to, for the network boundary; 0: none
