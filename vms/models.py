@@ -1,4 +1,6 @@
 """A user's virtual machine, provisioned in its own Pulumi stack."""
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
@@ -63,6 +65,22 @@ class VirtualMachine(StackResource):
     def expiry_required(self):
         required = settings.HEROCOOL_EXPIRY_REQUIRED_TYPES
         return "*" in required or self.instance_type in required
+
+    @property
+    def booted_at(self):
+        """When the running machine last booted (its SSH first answered), or None."""
+        when = self.outputs.get("booted_at")
+        if not when or self.is_stopped:
+            return None
+        try:
+            return datetime.fromisoformat(when)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def is_booting(self):
+        """Deployed and not answering SSH yet: the page follows its console."""
+        return self.status in (Status.PENDING, Status.PROVISIONING, Status.UPDATING)
 
     @property
     def is_stopped(self):
@@ -156,6 +174,17 @@ class VirtualMachine(StackResource):
             return {"power": self.Power.RUNNING, "restarts": self.restarts + 1,
                     "power_action": action}
         raise ValueError(f"unknown power action {action!r}")
+
+    def power_problem(self, action):
+        """Why `action` makes no sense now (a message for the user), or ""."""
+        stopped = self.power == self.Power.STOPPED
+        if action == "stop" and stopped:
+            return f"{self.name} is already stopped."
+        if action == "start" and not stopped and not self.is_stopped:
+            return f"{self.name} is already running."
+        if action == "reboot" and stopped:
+            return f"{self.name} is stopped: start it instead."
+        return ""
 
     def prepare(self, deployment, say):
         action = deployment.params.get("power_action")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import machine_views, views
 
 urlpatterns = [
     path("", views.index, name="vms-index"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("<uuid:code>/refresh/", views.refresh, name="vms-refresh"),
     path("<uuid:code>/retry/", views.retry, name="vms-retry"),
     path("<uuid:code>/expiry/", views.expiry, name="vms-expiry"),
+    path("<uuid:code>/power/<slug:action>/", machine_views.power, name="vms-power"),
+    path("<uuid:code>/console/", machine_views.console, name="vms-console"),
 ]

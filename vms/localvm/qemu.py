@@ -97,7 +97,8 @@ def _prepare_disk(vm, image):
     return image
 
 
-def _command(vm, image, ssh_port, memory_mb, vcpus, boundary):
+def _command(vm, image, ssh_port, memory_mb, vcpus, boundary=None):
+    boundary = boundary or guestnet.Boundary(0)  # none given: no way out at all
     def esc(path):  # QEMU option values escape commas by doubling them
         return str(path).replace(",", ",,")
 

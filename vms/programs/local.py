@@ -11,7 +11,8 @@ import pulumi
 from .local_provider import LocalVm
 from .spec import VmSpec
 
-EXPORTS = ("public_ip", "public_dns", "ssh_port", "ssh_user", "instance_type", "state")
+EXPORTS = ("public_ip", "public_dns", "ssh_port", "ssh_user", "instance_type", "state",
+           "booted_at")
 
 
 def program(spec: VmSpec, *, vms_root: str, image_cache: str) -> Callable[[], None]:

@@ -6,6 +6,7 @@ reference (dill), so it must live in a module of its own on PYTHONPATH.
 Outputs repeat the inputs, because read and delete only get the stored outputs.
 """
 import os
+from datetime import datetime, timezone
 
 from pulumi import Output
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult
@@ -34,9 +35,15 @@ def _inputs(props):
     return {key: props.get(key) for key in INPUTS}
 
 
-def _outs(props, port, state):
+def _outs(props, port, state, booted_at=None):
+    """booted_at: when SSH first answered at this boot (ISO 8601), for the uptime."""
     return {**_inputs(props), "public_ip": "127.0.0.1", "public_dns": "localhost",
-            "ssh_port": int(port), "ssh_user": USER, "state": state}
+            "ssh_port": int(port), "ssh_user": USER, "state": state,
+            "booted_at": booted_at if state == "running" else None}
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _boot(props, port):
@@ -97,7 +104,8 @@ class LocalVmProvider(ResourceProvider):
             except BaseException:
                 qemu.destroy(vm_dir)  # create is all or nothing
                 raise
-        return CreateResult(id_=props["stack_name"], outs=_outs(props, port, "running"))
+        return CreateResult(id_=props["stack_name"],
+                            outs=_outs(props, port, "running", _now()))
 
     def diff(self, _id, olds, news):
         engine_watch.watch()
@@ -117,10 +125,11 @@ class LocalVmProvider(ResourceProvider):
             qemu.stop(vm_dir)  # a clean shutdown; the disk stays
             return UpdateResult(outs=_outs(news, port, STOPPED))
         restart = any(_differs(olds.get(k), news.get(k)) for k in RESTART_ON)
+        booted_at = olds.get("booted_at")
         if restart or not qemu.is_running(vm_dir):
             qemu.stop(vm_dir)  # the disk stays: only the machine's settings change
-            port = _boot(news, port)
-        return UpdateResult(outs=_outs(news, port, "running"))
+            port, booted_at = _boot(news, port), _now()
+        return UpdateResult(outs=_outs(news, port, "running", booted_at))
 
     def delete(self, _id, props):
         engine_watch.watch()
@@ -133,7 +142,8 @@ class LocalVmProvider(ResourceProvider):
         if not os.path.exists(os.path.join(vm_dir, "disk.qcow2")):
             return ReadResult(id_=None, outs={})
         state = "running" if qemu.is_running(vm_dir) else "stopped"
-        return ReadResult(id_=id_, outs=_outs(props, props["ssh_port"], state))
+        return ReadResult(id_=id_, outs=_outs(props, props["ssh_port"], state,
+                                              props.get("booted_at")))
 
 
 def _wants_running(props):
@@ -154,6 +164,7 @@ class LocalVm(Resource, module="herocool", name="LocalVm"):
     ssh_user: Output[str]
     instance_type: Output[str]
     state: Output[str]
+    booted_at: Output[str]
 
     def __init__(self, name, *, stack_name, vms_root, image_cache, authorized_key,
                  memory_mb=512, vcpus=1, instance_type="local", power="running",
@@ -165,6 +176,6 @@ class LocalVm(Resource, module="herocool", name="LocalVm"):
             "power": power, "restarts": restarts, "user_data": user_data,
             "guest_uid": guest_uid,
             "public_ip": None, "public_dns": None, "ssh_port": None, "ssh_user": None,
-            "state": None,
+            "state": None, "booted_at": None,
         }
         super().__init__(LocalVmProvider(), name, props, opts)
