@@ -26,9 +26,12 @@ def new_boot(vm) -> None:
     write_private(current, "")
 
 
-def cap(vm, max_bytes=MAX_BYTES) -> bool:
-    """Rotate console.log when it has grown past max_bytes: its last max_bytes go to the
-    previous file, and it starts again empty. True when it rotated."""
+def cap(vm, max_bytes=None) -> bool:
+    """Rotate console.log when it has grown past max_bytes (MAX_BYTES): its last
+    max_bytes go to the previous file, and it starts again empty. True when it rotated.
+    A line QEMU appends between the copy and the truncation is lost: rare, and only
+    console text."""
+    max_bytes = max_bytes or MAX_BYTES
     vm = Path(vm)
     current = vm / CONSOLE
     try:
