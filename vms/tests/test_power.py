@@ -106,7 +106,7 @@ def test_the_page_shows_state_uptime_buttons_and_the_escaped_console(alice_clien
     page = alice_client.get(vm.get_absolute_url()).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
-    assert "Running, up " in page and 'id="power-stop"' in page
+    assert "The machine is running, up " in page and 'id="power-stop"' in page
     assert "its disk stays" in page  # what Stop will do
     assert 'data-copy="ssh -p 2222 herocool@127.0.0.1"' in page
     shown = alice_client.get(reverse("vms-console", args=[vm.code]))
