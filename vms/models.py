@@ -184,6 +184,9 @@ class VirtualMachine(StackResource):
             return f"{self.name} is already running."
         if action == "reboot" and stopped:
             return f"{self.name} is stopped: start it instead."
+        if action == "reboot" and self.target == "aws":
+            # The aws program sets the instance's state; it has no way to reboot it.
+            return "A cloud machine cannot be rebooted from here yet: stop it, then start it."
         return ""
 
     def prepare(self, deployment, say):

@@ -129,6 +129,16 @@ def test_a_booting_machine_shows_no_ssh_command(alice_client, alice, keys):
     assert 'data-follow="yes"' in page  # the console follows the boot
 
 
+def test_a_cloud_machine_offers_no_reboot_and_refuses_one(alice_client, alice, keys):
+    vm = machine(alice, keys)
+    VirtualMachine.objects.filter(pk=vm.pk).update(target="aws")
+    vm.refresh_from_db()
+    page = alice_client.get(vm.get_absolute_url()).content.decode()
+    assert 'id="power-stop"' in page and 'id="power-reboot"' not in page
+    assert "stop it, then start it" in power(alice_client, vm, "reboot").content.decode()
+    assert not Deployment.objects.exists()
+
+
 def test_a_stopped_machine_as_asked_is_live_and_one_found_stopped_has_failed(alice, keys):
     asked = machine(alice, keys, "asked", power="stopped")
     crashed = machine(alice, keys, "crashed")
