@@ -418,6 +418,9 @@ HEROCOOL_JOB_FUNCTIONS = (*HEROCOOL_JOB_FUNCTIONS, "stacks.expiry.expire_due",
 # (vms/localvm/guestnet.py). It must be a uid nothing else runs as. 0: guests get no
 # network out at all (also what happens when the platform does not run as root).
 VM_GUEST_UID = envint("HEROCOOL_VM_GUEST_UID", 64119)
+# HEROCOOL_VM_GUEST_BLOCKED_NETWORKS (comma-separated CIDRs, read by guestnet in the
+# worker's environment): other networks guests may not reach, e.g. the LAN where the
+# installation's PostgreSQL and Redis run when they are on other machines.
 # The console's last bytes shown on a machine's page, and the most kept per file.
 VM_CONSOLE_SHOW_BYTES = envint("HEROCOOL_VM_CONSOLE_SHOW_BYTES", 32 * 1024)
 VM_FIRST_BOOT_SCRIPT_MAX_BYTES = envint("HEROCOOL_VM_FIRST_BOOT_SCRIPT_MAX_BYTES", 16 * 1024)

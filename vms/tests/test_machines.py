@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from stacks.models import Deployment, Status
-from vms.localvm import qemu
+from vms.localvm import guestnet, qemu
 from vms.models import VirtualMachine, local_memory_mb
 
 from .guests import kill_everything, port_is_closed
@@ -165,6 +165,15 @@ def test_first_boot_console_network_and_power(alice_client, bob, fresh_keys, run
         f"{address}:{outside_port}": "open", f"10.0.2.2:{redis_port}": "refused",
         f"10.0.2.2:{pg_port}": "refused", f"10.0.2.2:{web_port}": "refused",
         f"{mine}:{web_port}": "refused", f"{host_veth}:{web_port}": "refused"}
+
+    # The operator's blocked networks (say the LAN where PostgreSQL runs) are refused too.
+    try:
+        assert guestnet._apply(django_settings.VM_GUEST_UID,
+                               guestnet.blocked_networks(f"{address}/30"))
+        tried = guest_tries(key, port, [(address, outside_port)])
+        assert tried == {f"{address}:{outside_port}": "refused"}
+    finally:
+        guestnet._apply(django_settings.VM_GUEST_UID)
 
     # Stop: SSH closes, the disk stays, and the machine takes no memory from the caps.
     stop = act(alice_client, run_jobs, vm, "stop")
