@@ -116,7 +116,7 @@ def console_when(client, vm, expected, timeout=180):
 
 
 def act(client, run_jobs, vm, action):
-    client.post(reverse("vms-power", args=[vm.code, action]))
+    client.post(reverse(f"vms-{action}", args=[vm.code]))
     run_jobs()
     vm.refresh_from_db()
     deployment = vm.deployments.order_by("-queued_at").first()

@@ -27,7 +27,7 @@ def machine(owner, keys, name="box", power="running", outputs=None, **fields):
 
 
 def power(client, vm, action):
-    return client.post(reverse("vms-power", args=[vm.code, action]), follow=True)
+    return client.post(reverse(f"vms-{action}", args=[vm.code]), follow=True)
 
 
 @pytest.mark.parametrize("action, params", [
@@ -63,10 +63,10 @@ def test_power_actions_validate_ownership(client, alice, bob, keys):
 
 def test_power_needs_a_login_and_a_post(alice_client, alice, keys):
     vm = machine(alice, keys)
-    url = reverse("vms-power", args=[vm.code, "stop"])
+    url = reverse("vms-stop", args=[vm.code])
     assert Client().post(url).status_code == 302  # to the login page
     assert alice_client.get(url).status_code == 405
-    assert alice_client.post(reverse("vms-power", args=[vm.code, "halt"])).status_code == 404
+    assert alice_client.post(f"/vms/{vm.code}/halt/").status_code == 404
     assert not Deployment.objects.exists()
 
 
