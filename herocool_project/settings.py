@@ -434,3 +434,16 @@ TEAM_INVITATION_MAX_AGE = envint("HEROCOOL_TEAM_INVITATION_MAX_AGE", 7 * 24 * 36
 # --- Performance (issues #11, #13) --------------------------------------------------------
 # Django's database sessions, read with one plain SQL statement (herocool_project/sessions.py).
 SESSION_ENGINE = "herocool_project.sessions"
+
+# --- Machines (issue #19) ---------------------------------------------------------------
+# Local guests reach out (apt, git) but never this host: QEMU drops root for this uid,
+# and an nftables rule refuses the uid every packet to the host's own addresses
+# (vms/localvm/guestnet.py). It must be a uid nothing else runs as. 0: guests get no
+# network out at all (also what happens when the platform does not run as root).
+VM_GUEST_UID = envint("HEROCOOL_VM_GUEST_UID", 64119)
+# HEROCOOL_VM_GUEST_BLOCKED_NETWORKS (comma-separated CIDRs, read by guestnet in the
+# worker's environment): other networks guests may not reach, e.g. the LAN where the
+# installation's PostgreSQL and Redis run when they are on other machines.
+# The console's last bytes shown on a machine's page, and the most kept per file.
+VM_CONSOLE_SHOW_BYTES = envint("HEROCOOL_VM_CONSOLE_SHOW_BYTES", 32 * 1024)
+VM_FIRST_BOOT_SCRIPT_MAX_BYTES = envint("HEROCOOL_VM_FIRST_BOOT_SCRIPT_MAX_BYTES", 16 * 1024)

@@ -26,7 +26,8 @@ apt_install() {
 # command:package pairs; the embedded default runs Redis itself, and local VMs are
 # QEMU guests booted from a Debian image built here with debootstrap.
 apt_install redis-server:redis-server qemu-system-x86_64:qemu-system-x86 \
-  qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs ssh-keygen:openssh-client
+  qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs ssh-keygen:openssh-client \
+  nft:nftables
 if [ "${HEROCOOL_SETUP_TEST:-}" = 1 ]; then
   # The test suite runs on a real PostgreSQL, which Debian keeps off PATH.
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install initdb-missing:postgresql

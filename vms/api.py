@@ -19,7 +19,7 @@ class VmSerializer(serializers.ModelSerializer):
         model = VirtualMachine
         fields = ["code", "name", "status", "instance_type", "allowed_cidr", "ssh",
                   "last_error", "target", "created", "updated", "monthly_usd", "expires_at",
-                  "team"]
+                  "team", "power"]
 
     def get_ssh(self, vm) -> dict:
         """{user, host, port, command} once it has an address, else {}."""
@@ -42,6 +42,9 @@ class VmInput(serializers.Serializer):
 
 class VmCreateInput(VmInput, ExpiryInput, OwnerInput):
     name = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
+    user_data = serializers.CharField(
+        required=False, help_text="A first-boot script (starts with #!, at most 16 KB), run "
+                                  "once as root when the machine first boots.")
 
 
 @extend_schema_view(

@@ -112,9 +112,15 @@ def _width(network):
 
 class VmCreateForm(ExpiryFieldsMixin, VmForm):
     class Meta(VmForm.Meta):
-        fields = ["name", *VmForm.Meta.fields]
+        fields = ["name", *VmForm.Meta.fields, "user_data"]
         help_texts = {**VmForm.Meta.help_texts,
-                      "name": "Lowercase letters, digits and hyphens, e.g. dev-box."}
+                      "name": "Lowercase letters, digits and hyphens, e.g. dev-box.",
+                      "user_data": "Optional. Run once, as root, when the machine first "
+                                   "boots; what it prints shows in the console on the "
+                                   "machine's page."}
+        widgets = {"user_data": forms.Textarea(attrs={
+            "rows": 4, "spellcheck": "false", "class": "font-monospace",
+            "placeholder": "#!/bin/sh\napt-get update && apt-get install -y git"})}
 
     def __init__(self, *args, client_ip=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,9 +130,29 @@ class VmCreateForm(ExpiryFieldsMixin, VmForm):
         except ValueError:  # no address known (say a unix socket): the user types one
             pass
 
+    def clean_user_data(self):
+        return clean_first_boot_script(self.cleaned_data.get("user_data") or "")
+
     def clean_name(self):
         name = self.cleaned_data["name"]
         team = self.cleaned_data.get("team")  # issue #18: the Owner field, before it
         if VirtualMachine.alive_of(self.owner, team).filter(name=name).exists():
             raise forms.ValidationError(VirtualMachine.taken_message(team, "machine", name))
         return name
+
+
+def clean_first_boot_script(text):
+    """The first-boot script as the guest will get it (Unix line ends), or a
+    ValidationError saying what is wrong with it."""
+    text = text.replace("\r\n", "\n")
+    if not text.strip():
+        return ""
+    limit = settings.VM_FIRST_BOOT_SCRIPT_MAX_BYTES
+    if len(text.encode()) > limit:
+        raise forms.ValidationError(
+            f"The first-boot script is {len(text.encode()):,} bytes; the limit is "
+            f"{limit:,}. Have it download the rest instead.")
+    if not text.startswith("#!"):
+        raise forms.ValidationError(
+            "A first-boot script starts with #! and its interpreter, e.g. #!/bin/sh.")
+    return text

@@ -1,4 +1,6 @@
 """A user's virtual machine, provisioned in its own Pulumi stack."""
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
@@ -12,14 +14,24 @@ from .programs.spec import VmSpec
 class VirtualMachine(StackResource):
     pulumi_project = "herocool-vms"
     stack_prefix = "vm"
-    change_fields = ("instance_type", "ssh_public_key", "allowed_cidr")
-    list_deferred = ("ssh_public_key", "last_error")
+    change_fields = ("instance_type", "ssh_public_key", "allowed_cidr", "power", "restarts")
+    list_deferred = ("ssh_public_key", "last_error", "user_data")
+
+    class Power(models.TextChoices):
+        RUNNING = "running"
+        STOPPED = "stopped"
 
     instance_type = models.CharField(max_length=30)
     ssh_public_key = models.TextField()
     allowed_cidr = models.CharField(max_length=50, verbose_name="SSH allowed from")
     # Chosen once by the aws program and kept, so a newer image never replaces the VM.
     ami_id = models.CharField(max_length=30, blank=True, editable=False)
+    # Issue #19. Run once, as root, at the machine's first boot (cloud user data).
+    user_data = models.TextField(blank=True, verbose_name="first-boot script")
+    # What the owner wants: a stopped machine keeps its disk and takes no memory.
+    power = models.CharField(max_length=10, choices=Power.choices, default=Power.RUNNING)
+    # Each reboot asked for adds one: the program restarts the guest when it changes.
+    restarts = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(StackResource.Meta):
         verbose_name = "virtual machine"
@@ -61,9 +73,29 @@ class VirtualMachine(StackResource):
         return "*" in required or self.instance_type in required
 
     @property
+    def booted_at(self):
+        """When the running machine last booted (its SSH first answered), or None."""
+        when = self.outputs.get("booted_at")
+        if not when or self.is_stopped:
+            return None
+        try:
+            return datetime.fromisoformat(when)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def is_booting(self):
+        """Deployed and not answering SSH yet: the page follows its console."""
+        return self.status in (Status.PENDING, Status.PROVISIONING, Status.UPDATING)
+
+    @property
+    def is_stopped(self):
+        return self.outputs.get("state") == "stopped"
+
+    @property
     def ssh_command(self):
         out = self.outputs
-        if not out.get("public_ip"):
+        if not out.get("public_ip") or self.is_stopped:
             return ""
         port = f"-p {out['ssh_port']} " if out.get("ssh_port") not in (None, 22) else ""
         return f"ssh {port}{out.get('ssh_user', 'ec2-user')}@{out['public_ip']}"
@@ -75,6 +107,8 @@ class VirtualMachine(StackResource):
             allowed_cidr=self.allowed_cidr, ami_id=self.ami_id,
             memory_mb=self.size.get("local_memory_mb", 512),
             vcpus=self.size.get("local_vcpus", 1),
+            power=self.power, restarts=self.restarts, user_data=self.user_data,
+            guest_uid=settings.VM_GUEST_UID,
         )
 
     def program(self):
@@ -107,7 +141,7 @@ class VirtualMachine(StackResource):
         if self.target != "local":
             return ""
         # This machine as it will be (an update's new size is not saved yet).
-        used = local_memory_mb(mine.exclude(pk=self.pk)) + self.size.get("local_memory_mb", 0)
+        used = local_memory_mb(mine.exclude(pk=self.pk)) + self.memory_taken_mb
         if used > settings.QUOTA_VM_MEMORY_MB:
             whose = f"The team {self.team}'s" if self.team_id else "Your"
             return (f"{whose} machines would use {used} MB of memory; the limit is "
@@ -117,12 +151,56 @@ class VirtualMachine(StackResource):
             return ""  # a new machine: placement found it a host with room
         on_host = VirtualMachine.objects.filter(host_id=self.host_id).exclude(
             status=Status.DELETED).exclude(pk=self.pk)
-        host = local_memory_mb(on_host) + self.size.get("local_memory_mb", 0)
+        host = local_memory_mb(on_host) + self.memory_taken_mb
         if host > self.host.vm_memory_mb:
             return (f"This host has no room for that machine now: its machines would use "
                     f"{host} MB of the {self.host.vm_memory_mb} MB it allows. Pick a "
                     "smaller type, try later, or ask the operator.")
         return ""
+
+    @property
+    def memory_taken_mb(self):
+        """Guest memory this machine takes as it will be: none while stopped."""
+        if self.power == self.Power.STOPPED:
+            return 0
+        return self.size.get("local_memory_mb", 0)
+
+    POWER_ACTIONS = {
+        "stop": "shuts the machine down cleanly; its disk stays, and it takes no memory "
+                "from your limit while stopped",
+        "start": "boots the machine again from its disk",
+        "reboot": "restarts the machine (a clean shutdown, then a boot from the same disk)",
+    }
+
+    def power_change(self, action):
+        """The update's params that carry out a power action (recorded with it)."""
+        if action == "stop":
+            return {"power": self.Power.STOPPED, "power_action": action}
+        if action == "start":
+            return {"power": self.Power.RUNNING, "power_action": action}
+        if action == "reboot":
+            return {"power": self.Power.RUNNING, "restarts": self.restarts + 1,
+                    "power_action": action}
+        raise ValueError(f"unknown power action {action!r}")
+
+    def power_problem(self, action):
+        """Why `action` makes no sense now (a message for the user), or ""."""
+        stopped = self.power == self.Power.STOPPED
+        if action == "stop" and stopped:
+            return f"{self.name} is already stopped."
+        if action == "start" and not stopped and not self.is_stopped:
+            return f"{self.name} is already running."
+        if action == "reboot" and stopped:
+            return f"{self.name} is stopped: start it instead."
+        if action == "reboot" and self.target == "aws":
+            # The aws program sets the instance's state; it has no way to reboot it.
+            return "A cloud machine cannot be rebooted from here yet: stop it, then start it."
+        return ""
+
+    def prepare(self, deployment, say):
+        action = deployment.params.get("power_action")
+        if action in self.POWER_ACTIONS:
+            say("Power: %s (this %s)", action, self.POWER_ACTIONS[action])
 
     def pick_host(self, hosts):
         """The host with the most free guest memory, if that is enough for this one."""
@@ -155,6 +233,8 @@ class VirtualMachine(StackResource):
         return [f"{vm_dir}: {reason}" for vm_dir, reason in reap_orphan_guests()]
 
     def outcome(self, outputs):
+        if outputs.get("state") == "stopped" and self.power == self.Power.STOPPED:
+            return Status.LIVE, ""  # stopped as asked: its disk is kept
         if outputs.get("state") == "stopped":
             return Status.FAILED, ("The machine is not running (the host rebooted or the "
                                    "machine crashed). Retry to start it again.")
@@ -163,7 +243,8 @@ class VirtualMachine(StackResource):
 
 def local_memory_mb(machines):
     """Memory the local-target machines among `machines` take on this host, in MB."""
-    per_type = (machines.filter(target="local").values("instance_type")
+    per_type = (machines.filter(target="local").exclude(power=VirtualMachine.Power.STOPPED)
+                .values("instance_type")
                 .annotate(n=Count("id")).order_by())
     sizes = settings.VM_INSTANCE_TYPES
     return sum(sizes.get(row["instance_type"], {}).get("local_memory_mb", 0) * row["n"]

@@ -22,7 +22,7 @@ from django.db import transaction
 from stacks import engine
 from stacks.models import Deployment, Status
 
-from .localvm import owner, qemu
+from .localvm import console, owner, qemu
 from .models import VirtualMachine
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ GUEST_FILES = (owner.OWNER_FILE, "disk.qcow2", "qemu.pid", "image.json")
 def reap_orphan_guests(dry_run=False):
     """Stop and remove every orphan guest on this host; return [(vm_dir, reason)]."""
     guests = _guests(Path(settings.VMS_ROOT))
+    for vm_dir in guests:  # the same tick keeps every console within its size
+        console.cap(vm_dir)
     reaped = []
     for vm_dir in _suspects(guests):
         reason = _release(vm_dir, guests[vm_dir], Deployment.ACTIVE_STATES, dry_run)

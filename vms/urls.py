@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import machine_views, views
 
 urlpatterns = [
     path("", views.index, name="vms-index"),
@@ -11,4 +11,8 @@ urlpatterns = [
     path("<uuid:code>/refresh/", views.refresh, name="vms-refresh"),
     path("<uuid:code>/retry/", views.retry, name="vms-retry"),
     path("<uuid:code>/expiry/", views.expiry, name="vms-expiry"),
+    path("<uuid:code>/stop/", machine_views.power, {"action": "stop"}, name="vms-stop"),
+    path("<uuid:code>/start/", machine_views.power, {"action": "start"}, name="vms-start"),
+    path("<uuid:code>/reboot/", machine_views.power, {"action": "reboot"}, name="vms-reboot"),
+    path("<uuid:code>/console/", machine_views.console, name="vms-console"),
 ]

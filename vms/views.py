@@ -1,4 +1,5 @@
 """Virtual machine pages. Lists and details read the database only, never the engine."""
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -8,6 +9,7 @@ from stacks.expiry_views import expiry_view
 from stacks.models import Deployment
 
 from .forms import VmCreateForm, VmForm
+from .machine_views import console_text
 from .models import VirtualMachine
 
 Action = Deployment.Action
@@ -24,7 +26,9 @@ def detail(request, code):
     """A machine's status, SSH command, and deployment history."""
     vm = rv.resource_for(request, VirtualMachine, code, rv.VIEW)
     return render(request, "vms/detail.html",
-                  {"vm": vm, **rv.detail_context(request, vm)})
+                  {"vm": vm, "console": console_text(vm),
+                   "console_kb": settings.VM_CONSOLE_SHOW_BYTES // 1024,
+                   **rv.detail_context(request, vm)})
 
 
 update = rv.update_view(VirtualMachine, VmForm, "stacks/update.html", "Updating {name}.")

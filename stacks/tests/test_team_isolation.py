@@ -38,6 +38,8 @@ API_RESOURCE = {
 NEEDS = {
     **{f"sites-{k}": v for k, v in {**SITE_AND_VM, **SITE_ONLY}.items()},
     **{f"vms-{k}": v for k, v in SITE_AND_VM.items()},
+    "vms-stop": {"POST": DEPLOY}, "vms-start": {"POST": DEPLOY},
+    "vms-reboot": {"POST": DEPLOY}, "vms-console": {"GET": VIEW},
     **{f"api-sites-{k}": v for k, v in API_RESOURCE.items()},
     "api-sites-releases": {"GET": VIEW}, "api-sites-rollback": {"POST": DEPLOY},
     **{f"api-vms-{k}": v for k, v in API_RESOURCE.items()},

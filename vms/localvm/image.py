@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .recipe import FILES, MASKED_GENERATORS, MASKED_UNITS, SSH_KEYS_SCRIPT, SUITE, USER
+from .recipe import (FILES, FIRST_BOOT_SCRIPT, MASKED_GENERATORS, MASKED_UNITS, SSH_KEYS_SCRIPT,
+                     SUITE, USER)
 
 # Bump whenever the recipe (below and recipe.py) changes: existing overlays keep their
 # old backing file.
-IMAGE_NAME = "debian-12-herocool-v2"
+IMAGE_NAME = "debian-12-herocool-v3"  # v3: the first-boot script unit (issue #19)
 LEGACY_IMAGE_NAME = "debian-12-herocool-v1"  # initrd + virtio-blk; still bootable
 MIRROR = os.environ.get("HEROCOOL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Apparent size of the root filesystem; the file is sparse, so unused space costs nothing.
@@ -140,11 +141,13 @@ def _configure(root):
             continue
         _write(root, path, text, 0o440 if path.startswith("/etc/sudoers.d/") else 0o644)
     _write(root, "/usr/local/sbin/herocool-ssh-keys", SSH_KEYS_SCRIPT, 0o755)
+    _write(root, "/usr/local/sbin/herocool-first-boot", FIRST_BOOT_SCRIPT, 0o755)
     (root / "etc/ssh/authorized_keys").mkdir(exist_ok=True)
     _chroot(root, "useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo", USER)
     # '*' (not a locked '!') so PAM still admits key logins while no password works.
     _chroot(root, "usermod", "--password", "*", USER)
-    _chroot(root, "systemctl", "enable", "herocool-network", "herocool-ssh-keys")
+    _chroot(root, "systemctl", "enable", "herocool-network", "herocool-ssh-keys",
+            "herocool-first-boot")
     _chroot(root, "systemctl", "mask", *MASKED_UNITS)
     for name in MASKED_GENERATORS:
         _mask(root, f"/etc/systemd/system-generators/{name}")

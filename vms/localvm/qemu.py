@@ -21,9 +21,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from . import console, guestnet
 from .files import PRIVATE_UMASK, make_private_dir, private_opener, write_private
 from .image import ImagePaths
-from .recipe import FW_CFG_KEY_NAME
+from .recipe import FW_CFG_KEY_NAME, FW_CFG_USER_DATA_NAME
 
 QEMU = "qemu-system-x86_64"
 LAUNCH_TIMEOUT = 60
@@ -32,9 +33,10 @@ PROBE_TIMEOUT = 20
 # root read-write (no fsck or remount). For an emulated boot: quiet (every character on
 # the serial console costs), no crypto self-tests, one UART to probe, and no clocksource
 # watchdog (a busy host makes the TSC look unstable, and the fallback is slower).
+# systemd's one line per unit is the boot log the machine page shows (issue #19).
 # A v1 image (with an initrd) boots as it always did.
 CMDLINE = ("root=/dev/nvme0n1 rw rootfstype=ext4 console=ttyS0 net.ifnames=0 panic=10 "
-           "quiet cryptomgr.notests 8250.nr_uarts=1 tsc=reliable")
+           "quiet cryptomgr.notests 8250.nr_uarts=1 tsc=reliable systemd.show_status=1")
 LEGACY_CMDLINE = "root=/dev/vda ro console=ttyS0 net.ifnames=0 panic=10"
 
 
@@ -43,7 +45,8 @@ class VmError(RuntimeError):
 
 
 def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
-          memory_mb: int = 512, vcpus: int = 1) -> int:
+          memory_mb: int = 512, vcpus: int = 1, user_data: str = "",
+          guest_uid: int = 0) -> int:
     """Boot the VM (creating its disk on first start) and return QEMU's pid.
 
     The disk of an existing VM keeps the image it was made from: its kernel must
@@ -54,10 +57,10 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
         raise VmError(f"{vm} is already running")
     image = _prepare_disk(vm, image)
     write_private(vm / "authorized_keys", authorized_key.strip() + "\n")
+    _write_user_data(vm, user_data)
     _remove(vm / "qemu.pid")
-    # Made here: QEMU opens it after daemonising, and then its umask is its own (027).
-    write_private(vm / "console.log", "")
-    cmd = _command(vm, image, ssh_port, memory_mb, vcpus)
+    console.new_boot(vm)
+    cmd = _command(vm, image, ssh_port, memory_mb, vcpus, guestnet.Boundary(guest_uid))
     with open(vm / "qemu.log", "w", opener=private_opener) as log:
         # umask: for what QEMU creates before it daemonises.
         result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -69,6 +72,15 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     if pid is None:
         raise VmError(f"QEMU started but wrote no pid file: {_tail(vm / 'qemu.log')}")
     return pid
+
+
+def _write_user_data(vm, user_data):
+    # The guest runs it once (recipe.FIRST_BOOT_SCRIPT); kept for later boots, which
+    # skip it, so that the machine's fw_cfg stays the same whatever boot this is.
+    if user_data:
+        write_private(vm / "user_data", user_data)
+    else:
+        _remove(vm / "user_data")
 
 
 def _prepare_disk(vm, image):
@@ -85,13 +97,15 @@ def _prepare_disk(vm, image):
     return image
 
 
-def _command(vm, image, ssh_port, memory_mb, vcpus):
+def _command(vm, image, ssh_port, memory_mb, vcpus, boundary=None):
+    boundary = boundary or guestnet.Boundary(0)  # none given: no way out at all
     def esc(path):  # QEMU option values escape commas by doubling them
         return str(path).replace(",", ",,")
 
-    # restrict=on: the guest may not open connections out of the user network, because
-    # QEMU would otherwise let it reach every service on the host's loopback (10.0.2.2).
-    net = f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22"
+    # The guest reaches out only where guestnet allows: never this host (10.0.2.2 is
+    # the host's loopback to QEMU's user network).
+    net = (f"user,id=net0,{boundary.netdev_options},"
+           f"hostfwd=tcp:127.0.0.1:{int(ssh_port)}-:22")
     cmd = [QEMU, "-name", esc(vm.name), "-machine", "q35", *accel_args(image.kernel),
            "-m", str(int(memory_mb)), "-smp", str(int(vcpus)),
            "-nodefaults", "-no-user-config", "-display", "none",
@@ -99,8 +113,12 @@ def _command(vm, image, ssh_port, memory_mb, vcpus):
            "-netdev", net, "-device", "virtio-net-pci,netdev=net0",
            "-device", "virtio-rng-pci",
            "-fw_cfg", f"name={FW_CFG_KEY_NAME},file={esc(vm / 'authorized_keys')}",
-           "-serial", f"file:{esc(vm / 'console.log')}",
-           "-pidfile", str(vm / "qemu.pid"), "-daemonize"]
+           # Appended to, so that the platform can cap the file under a running guest.
+           "-chardev", f"file,id=console,path={esc(vm / console.CONSOLE)},append=on",
+           "-serial", "chardev:console",
+           "-pidfile", str(vm / "qemu.pid"), "-daemonize", *boundary.qemu_args]
+    if (vm / "user_data").exists():
+        cmd += ["-fw_cfg", f"name={FW_CFG_USER_DATA_NAME},file={esc(vm / 'user_data')}"]
     qmp = vm / "qmp.sock"
     if len(str(qmp)) < 100:  # unix socket paths are limited to 108 bytes
         _remove(qmp)

@@ -8,6 +8,8 @@ image.py builds this into the image; a change here needs a new IMAGE_NAME there.
 SUITE = "bookworm"
 USER = "herocool"
 FW_CFG_KEY_NAME = "opt/herocool/authorized_keys"
+FW_CFG_USER_DATA_NAME = "opt/herocool/user_data"
+FIRST_BOOT_DONE = "/var/lib/herocool/first-boot.done"
 NETWORK_SCRIPT = "/usr/local/lib/herocool/network.ip"
 
 # One script (each process start is dear in an emulated guest), run before sshd:
@@ -27,6 +29,22 @@ dest=/etc/ssh/authorized_keys/{USER}
 umask 022
 if [ -r "$src" ]; then cat "$src" > "$dest.new"; else : > "$dest.new"; fi
 mv -f "$dest.new" "$dest"
+"""
+
+# The user's first-boot script (issue #19), handed in by fw_cfg like the key: run once,
+# as root, at the first boot that has one, its output on the serial console (the
+# machine page shows it). The marker is written first, so a script that reboots or
+# hangs the guest never runs twice.
+FIRST_BOOT_SCRIPT = f"""#!/bin/sh
+src=/sys/firmware/qemu_fw_cfg/by_name/{FW_CFG_USER_DATA_NAME}/raw
+[ -e {FIRST_BOOT_DONE} ] && exit 0
+mkdir -p /var/lib/herocool
+: > {FIRST_BOOT_DONE}
+[ -r "$src" ] || exit 0
+install -m 0700 "$src" /var/lib/herocool/user-data
+echo "herocool: running the first-boot script"
+/var/lib/herocool/user-data
+echo "herocool: the first-boot script exited with status $?"
 """
 
 FILES = {
@@ -69,6 +87,13 @@ FILES = {
         "After=systemd-journald.socket herocool-ssh-keys.service\n"
         "Conflicts=shutdown.target\nBefore=shutdown.target\n\n"
         "[Service]\nExecStartPre=\n"),
+    "/etc/systemd/system/herocool-first-boot.service": (
+        "[Unit]\nDescription=The user's first-boot script (once)\n"
+        "After=network.target herocool-network.service ssh.service\n\n"
+        "[Service]\nType=oneshot\nExecStart=/usr/local/sbin/herocool-first-boot\n"
+        "StandardOutput=tty\nStandardError=tty\nTTYPath=/dev/ttyS0\n"
+        "TTYReset=no\nTTYVHangup=no\nTimeoutStartSec=infinity\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"),
     "/etc/systemd/journald.conf.d/herocool.conf": "[Journal]\nSystemMaxUse=64M\n",
     "/etc/systemd/system/herocool-ssh-keys.service": (
         "[Unit]\nDescription=SSH host keys, and the user's key from QEMU fw_cfg\n"

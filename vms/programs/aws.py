@@ -92,7 +92,16 @@ def _declare(spec: VmSpec) -> None:
         associate_public_ip_address=True,
         # IMDSv2 only: stops SSRF-style reads of instance credentials.
         metadata_options={"http_tokens": "required"},
+        # The first-boot script: cloud-init runs it once. Set at create only (the
+        # record never changes it), so it never stops or replaces the instance.
+        user_data=spec.user_data or None,
         tags={"Name": spec.stack_name, **_tags(spec)},
+    )
+    # Power controls (issue #19): stopped keeps the instance and its EBS disk.
+    power = aws.ec2transitgateway.InstanceState(
+        spec.stack_name,
+        instance_id=instance.id,
+        state=spec.power,
     )
     pulumi.export("public_ip", instance.public_ip)
     pulumi.export("public_dns", instance.public_dns)
@@ -101,6 +110,7 @@ def _declare(spec: VmSpec) -> None:
     # The caller pins this into the spec so later updates reuse the image.
     pulumi.export("ami_id", ami_id)
     pulumi.export("ssh_user", SSH_USER)
+    pulumi.export("state", power.state)
 
 
 def program(spec: VmSpec) -> Callable[[], None]:

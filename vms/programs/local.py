@@ -11,7 +11,8 @@ import pulumi
 from .local_provider import LocalVm
 from .spec import VmSpec
 
-EXPORTS = ("public_ip", "public_dns", "ssh_port", "ssh_user", "instance_type", "state")
+EXPORTS = ("public_ip", "public_dns", "ssh_port", "ssh_user", "instance_type", "state",
+           "booted_at")
 
 
 def program(spec: VmSpec, *, vms_root: str, image_cache: str) -> Callable[[], None]:
@@ -25,6 +26,10 @@ def program(spec: VmSpec, *, vms_root: str, image_cache: str) -> Callable[[], No
             memory_mb=spec.memory_mb,
             vcpus=spec.vcpus,
             instance_type=spec.instance_type,
+            power=spec.power,
+            restarts=spec.restarts,
+            user_data=spec.user_data,
+            guest_uid=spec.guest_uid,
         )
         for name in EXPORTS:
             pulumi.export(name, getattr(vm, name))

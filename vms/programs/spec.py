@@ -12,3 +12,7 @@ class VmSpec:
     ami_id: str = ""  # aws: pinned once chosen, so an update never swaps the image
     memory_mb: int = 512  # local: guest memory
     vcpus: int = 1  # local: guest CPUs
+    power: str = "running"  # "stopped": shut down, disk kept (issue #19)
+    restarts: int = 0  # a change restarts the machine (a reboot)
+    user_data: str = ""  # a first-boot script, run once ("" for none)
+    guest_uid: int = 0  # local: the uid QEMU drops to, for the network boundary; 0: none

@@ -153,3 +153,30 @@ def test_no_region_is_hard_coded(mocks):
     deploy(make_spec(ami_id=""))
     assert all("region" not in inputs for _, _, inputs in mocks.resources)
     assert all(args.get("region") is None for _, args in mocks.calls)
+
+
+INSTANCE_STATE = "aws:ec2transitgateway/instanceState:InstanceState"
+
+
+def test_first_boot_script_is_the_instance_user_data(mocks):
+    script = "#!/bin/sh\necho hello > /tmp/hello\n"
+    deploy(make_spec(user_data=script))
+    assert only(mocks, INSTANCE)["userData"] == script
+    # Never a replacement of the machine (and its disk) for a changed script.
+    assert not only(mocks, INSTANCE).get("userDataReplaceOnChange")
+
+
+def test_no_first_boot_script_sends_no_user_data(mocks):
+    deploy(make_spec())
+    assert "userData" not in only(mocks, INSTANCE)
+
+
+@pytest.mark.parametrize("power", ["running", "stopped"])
+def test_power_is_the_instance_state_and_is_exported(mocks, power):
+    spec = make_spec(power=power)
+    exports = deploy(spec)
+    state = only(mocks, INSTANCE_STATE)
+    assert state["instanceId"] == f"Instance-{spec.stack_name}"
+    assert state["state"] == power
+    assert not state.get("force")  # a clean stop: the file systems are flushed
+    assert exports["state"] == power

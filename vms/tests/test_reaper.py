@@ -193,3 +193,20 @@ def test_owner_record_names_stack_deployment_and_provider_privately(tmp_path, mo
     assert owner.stop_provider(reused) is False and alive(fake_provider.pid)
     assert owner.stop_provider(record) is True
     assert fake_provider.wait(10) == -signal.SIGKILL
+
+
+@pytest.mark.django_db
+def test_the_tick_caps_every_guest_console(make_vm, vms_root, monkeypatch):
+    """A guest printing without end cannot fill the host's disk (issue #19)."""
+    from vms.localvm import console
+
+    monkeypatch.setattr(console, "MAX_BYTES", 1000)
+    live = make_vm("live", Status.LIVE, {"ssh_port": 2222})
+    vm_dir = vms_root / live.stack_name
+    vm_dir.mkdir(parents=True)
+    (vm_dir / "disk.qcow2").write_bytes(b"")
+    (vm_dir / "console.log").write_bytes(b"x" * 5000 + b"last line\n")
+    assert reaper.reap_orphan_guests() == []  # a live machine's guest: left alone
+    assert (vm_dir / "console.log").stat().st_size == 0
+    kept = (vm_dir / "console.log.1").read_bytes()
+    assert len(kept) == 1000 and kept.endswith(b"last line\n")
