@@ -65,11 +65,12 @@ def _vms(params):
         cur.execute(
             "INSERT INTO vms_virtualmachine (code, name, target, stack_name, status, "
             "outputs, last_error, created, updated, instance_type, ssh_public_key, "
-            "allowed_cidr, ami_id, owner_id) "
+            "allowed_cidr, ami_id, owner_id, power, restarts, user_data) "
             f"SELECT gen_random_uuid(), 'vm-' || i, 'local', 'vm-big-' || i, {STATUS}, "
             "jsonb_build_object('public_ip', '127.0.0.1', 'ssh_port', 2200 + i %% 100, "
             "'ssh_user', 'herocool', 'state', 'running'), '', "
-            f"{CREATED}, {CREATED}, 't3.micro', %(key)s, '203.0.113.7/32', '', {OWNER} "
+            f"{CREATED}, {CREATED}, 't3.micro', %(key)s, '203.0.113.7/32', '', {OWNER}, "
+            "'running', 0, '' "
             "FROM generate_series(1, %(n)s) i", params)
 
 

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
@@ -42,6 +42,7 @@ def power(request, code, action):
 
 
 @login_required
+@require_GET
 def console(request, code):
     """The last part of the machine's serial console, as plain text (the guest wrote
     it: never HTML)."""

@@ -87,5 +87,6 @@ def test_vms_update_changes_only_what_it_is_given(home, live_server, alice, caps
     update = vm.deployments.get()
     assert update.action == "update"
     assert update.params == {"instance_type": "t3.small", "ssh_public_key": key,
-                             "allowed_cidr": "203.0.113.7/32"}
+                             "allowed_cidr": "203.0.113.7/32", "power": "running",
+                             "restarts": 0}
     assert f"Deployment {update.code} (update) queued." in capsys.readouterr().out
