@@ -13,14 +13,30 @@ Other machines of the installation (its PostgreSQL and Redis when they run elsew
 the operator's LAN) are reachable unless listed in HEROCOOL_VM_GUEST_BLOCKED_NETWORKS
 (comma-separated CIDRs), refused the same way.
 
-Without root, or without nft, guests get no way out at all (QEMU's restrict=on).
+Under `make run` the worker is not root: it can neither set the table up nor drop to a
+uid. There run.sh (as root, before dropping to the account) makes a group
+(HEROCOOL_VM_GUEST_GROUP, `herocool-guests`), makes the account a member and installs a
+second table keyed on that group (`python -m vms.localvm.guestnet install-group`); the
+worker starts QEMU with the group as its primary gid through `sg` (setgid root, Debian's
+login package), and only after a probe started the same way found a loopback connect
+refused. The worker's own sockets keep the account's primary gid: `meta skgid` is the
+socket's (file system) gid, never a supplementary group.
+
+Without root, nft or that group and table, guests get no way out at all (restrict=on).
 """
 import ipaddress
+import grp
 import os
+import re
+import shlex
 import shutil
+import socket
 import subprocess
+import sys
 
 TABLE = "herocool_guests"
+GROUP_TABLE = "herocool_guest_group"
+DEFAULT_GROUP = "herocool-guests"
 NFT_TIMEOUT = 20
 ALWAYS_BLOCKED = ("169.254.0.0/16", "fe80::/10")  # link-local: a cloud's metadata service
 
@@ -34,19 +50,21 @@ def blocked_networks(text=None) -> list:
     return [*ALWAYS_BLOCKED, *extra]
 
 
-def ruleset(uid: int, blocked=ALWAYS_BLOCKED) -> str:
-    """The table, replaced whole in one transaction (declare, delete, define)."""
-    uid = int(uid)
-    rules = [f'meta skuid {uid} oifname "lo" ct state new counter reject']
+def ruleset(ident: int, blocked=ALWAYS_BLOCKED, *, key="skuid", table=TABLE) -> str:
+    """The table, replaced whole in one transaction (declare, delete, define).
+    `key` skuid: the sockets of uid `ident`; skgid: those of gid `ident`."""
+    if key not in ("skuid", "skgid") or not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+        raise ValueError(f"bad key {key!r} or table {table!r}")
+    match = f"meta {key} {int(ident)}"
+    rules = [f'{match} oifname "lo" ct state new counter reject']
     for version, family in ((4, "ip"), (6, "ip6")):
         nets = [n for n in blocked if ipaddress.ip_network(n).version == version]
         if nets:
-            rules.append(f"meta skuid {uid} {family} daddr {{ {', '.join(nets)} }} "
-                         "counter reject")
+            rules.append(f"{match} {family} daddr {{ {', '.join(nets)} }} counter reject")
     body = "\n    ".join(rules)
-    return f"""table inet {TABLE}
-delete table inet {TABLE}
-table inet {TABLE} {{
+    return f"""table inet {table}
+delete table inet {table}
+table inet {table} {{
   chain output {{
     type filter hook output priority filter; policy accept;
     {body}
@@ -56,11 +74,24 @@ table inet {TABLE} {{
 
 
 class Boundary:
-    """How one guest's QEMU is started: its networking and the user it drops to."""
+    """How one guest's QEMU is started: its networking and the user or group it gets.
 
-    def __init__(self, uid: int):
+    As root: QEMU drops to `uid` (-runas) under the uid table. Otherwise: QEMU starts
+    through `sg` with the guests' group as its primary gid, if a probe started the same
+    way is refused a loopback connect (the group table is in place). Else: no way out.
+    """
+
+    def __init__(self, uid: int, group=None):
         self.uid = int(uid)
-        self.outbound = self.uid > 0 and os.geteuid() == 0 and _apply(self.uid)
+        self.group = None
+        if self.uid <= 0:
+            self.outbound = False
+        elif os.geteuid() == 0:
+            self.outbound = _apply(self.uid)
+        else:
+            group = guest_group() if group is None else group
+            self.outbound = bool(group) and group_boundary_holds(group)
+            self.group = group if self.outbound else None
 
     @property
     def netdev_options(self) -> str:
@@ -69,17 +100,95 @@ class Boundary:
 
     @property
     def qemu_args(self) -> list:
-        return ["-runas", f"{self.uid}:{self.uid}"] if self.outbound else []
+        if not self.outbound or self.group:
+            return []
+        return ["-runas", f"{self.uid}:{self.uid}"]
+
+    def launch(self, cmd) -> list:
+        """The command line that starts `cmd` (QEMU) inside this boundary."""
+        return as_group(self.group, cmd) if self.group else list(cmd)
 
 
-def _apply(uid, blocked=None) -> bool:
-    nft = shutil.which("nft") or ("/usr/sbin/nft" if os.path.exists("/usr/sbin/nft") else "")
+def guest_group() -> str:
+    """The guests' group (HEROCOOL_VM_GUEST_GROUP; empty: none)."""
+    return os.environ.get("HEROCOOL_VM_GUEST_GROUP", DEFAULT_GROUP).strip()
+
+
+def as_group(group, cmd) -> list:
+    """`cmd` run with `group` as its primary gid, by `sg` (setgid root; the caller
+    must be a member). sg hands one string to `sh -c` and drops any other argument,
+    so every argument is shell-quoted into that one string."""
+    return [_tool("sg"), group, "-c", "exec " + shlex.join(str(arg) for arg in cmd)]
+
+
+# Run by the probe with the guests' gid: connect to the worker's loopback listener.
+PROBE = """import os, socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()
+    print("open", os.getegid())
+except ConnectionRefusedError:
+    print("refused", os.getegid())
+except OSError as e:
+    print("error", os.getegid(), e)
+"""
+
+
+def group_boundary_holds(group) -> bool:
+    """A process started as QEMU will be (through sg, with `group` as its gid) is
+    refused a connect to this host's loopback: the group table is in place."""
+    if group.startswith("-") or not _tool("sg"):
+        return False  # not a group name sg would take as one
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        return False
+    if gid == os.getegid():  # the worker's own sockets would be a guest's
+        return False
+    with socket.socket() as listener:  # the worker's own: its gid is the account's
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        cmd = as_group(group, [sys.executable, "-I", "-S", "-c", PROBE, str(port)])
+        try:
+            result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                    text=True, timeout=NFT_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return result.returncode == 0 and result.stdout.split() == ["refused", str(gid)]
+
+
+def _tool(name):
+    return shutil.which(name) or next(
+        (path for path in (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+         if os.path.exists(path)), "")
+
+
+def _apply(ident, blocked=None, *, key="skuid", table=TABLE) -> bool:
+    nft = _tool("nft")
     if not nft:
         return False
     try:
-        rules = ruleset(uid, blocked if blocked is not None else blocked_networks())
+        rules = ruleset(ident, blocked if blocked is not None else blocked_networks(),
+                        key=key, table=table)
     except ValueError:
         return False  # a misspelt list: no way out at all rather than a hole
     result = subprocess.run([nft, "-f", "-"], input=rules, capture_output=True,
                             text=True, timeout=NFT_TIMEOUT)
     return result.returncode == 0
+
+
+def install_group_table(group, blocked=None, table=GROUP_TABLE) -> bool:
+    """As root (run.sh): the group's table, so that guests QEMU starts with that gid
+    may connect out but never to this host."""
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        return False
+    return _apply(gid, blocked, key="skgid", table=table)
+
+
+if __name__ == "__main__":
+    # python -m vms.localvm.guestnet install-group GROUP (as root, from scripts/run.sh)
+    if len(sys.argv) != 3 or sys.argv[1] != "install-group":
+        sys.exit("usage: python -m vms.localvm.guestnet install-group GROUP")
+    sys.exit(0 if install_group_table(sys.argv[2]) else 1)

@@ -60,7 +60,9 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     _write_user_data(vm, user_data)
     _remove(vm / "qemu.pid")
     console.new_boot(vm)
-    cmd = _command(vm, image, ssh_port, memory_mb, vcpus, guestnet.Boundary(guest_uid))
+    boundary = guestnet.Boundary(guest_uid)
+    # As root: -runas in the command; as the service account: started through sg.
+    cmd = boundary.launch(_command(vm, image, ssh_port, memory_mb, vcpus, boundary))
     with open(vm / "qemu.log", "w", opener=private_opener) as log:
         # umask: for what QEMU creates before it daemonises.
         result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log,
