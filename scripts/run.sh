@@ -25,6 +25,18 @@ if [ "$(id -u)" = 0 ]; then
     echo "run.sh: the herocool account cannot reach $HEROCOOL_DATA_DIR (a parent folder is closed)" >&2
     exit 1
   fi
+  # The guests' way out (vms/localvm/guestnet.py): the account cannot drop QEMU to a uid
+  # of its own, so its guests' QEMU runs with this group as its gid (through sg, as a
+  # member), and this table refuses that gid connections to this host. Without the
+  # table the worker's probe fails and guests get no network out at all.
+  guest_group=${HEROCOOL_VM_GUEST_GROUP-herocool-guests}
+  if [ -n "$guest_group" ]; then
+    getent group "$guest_group" >/dev/null || groupadd --system "$guest_group"
+    usermod -a -G "$guest_group" herocool
+    .venv/bin/python -m vms.localvm.guestnet install-group "$guest_group" \
+      || echo "run.sh: no nftables table for $guest_group: guests get no network out" >&2
+  fi
+  export HEROCOOL_VM_GUEST_GROUP=$guest_group
   # HOME in the data dir: anything a tool caches under ~ stays private too.
   # setpriv, not runuser: it becomes the account in place, leaving no root parent.
   as_service=(setpriv --reuid=herocool --regid=herocool --init-groups --
