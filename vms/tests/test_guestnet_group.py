@@ -5,13 +5,20 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 
-from vms.localvm import guestnet
+from vms.localvm import guestnet, qemu
+
+from .test_lifecycle import fresh_keys, ssh  # noqa: F401 - a fixture, and guest_tries' ssh
+from .test_machines import guest_tries, host_address, outside, web_port  # noqa: F401
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make accounts")
 
@@ -46,6 +53,13 @@ print(json.dumps({"netdev": boundary.netdev_options, "qemu_args": boundary.qemu_
 """
 
 
+def _group_exists(name):
+    try:
+        return grp.getgrnam(name) is not None
+    except KeyError:
+        return False
+
+
 def _run(*cmd):
     subprocess.run(cmd, check=True, capture_output=True, timeout=30)
 
@@ -57,8 +71,10 @@ def account():
     user, group = f"hcu{tag}", f"hcg{tag}"
     _run("groupadd", "--system", group)
     try:
+        # In kvm too, as setup.sh puts herocool: its guests may use /dev/kvm.
+        groups = ",".join([group, *(["kvm"] if _group_exists("kvm") else [])])
         _run("useradd", "--system", "--user-group", "--no-create-home", "--shell",
-             "/usr/sbin/nologin", "-G", group, user)
+             "/usr/sbin/nologin", "-G", groups, user)
         yield user, group
     finally:
         subprocess.run(["userdel", user], capture_output=True, timeout=30)
@@ -83,12 +99,12 @@ def listener():
         yield sock.getsockname()[1]
 
 
-def as_account(user, group, port):
+def as_account(user, group, *args, script=AS_ACCOUNT):
     # As run.sh starts the worker: setpriv to the account and its groups.
     cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--",
            "env", f"HEROCOOL_VM_GUEST_GROUP={group}", f"PYTHONPATH={WORKTREE}",
-           PYTHON, "-c", AS_ACCOUNT, str(port)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+           PYTHON, "-c", script, *map(str, args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -128,3 +144,65 @@ def test_a_group_the_account_is_not_in_gives_no_way_out(account, group_table, li
     finally:
         _run("groupdel", other)
     assert seen["netdev"] == "restrict=on" and seen["own"] == "open"
+
+
+# The worker's part of a guest's start, as the account: qemu.start, as the provider does.
+START = """
+import sys
+from vms.localvm import qemu
+from vms.localvm.image import ImagePaths
+vm_dir, image_dir, port, key = sys.argv[1:]
+image = ImagePaths(rootfs=f"{image_dir}/rootfs.raw", kernel=f"{image_dir}/vmlinuz", initrd="")
+print(qemu.start(vm_dir, image, ssh_port=int(port), authorized_key=key, guest_uid=64119))
+"""
+
+
+@pytest.fixture
+def account_dir(account):
+    """A directory of the account's own (pytest's tmp_path is closed to it), holding
+    hard links to the cached image's files."""
+    from vms.localvm.image import ensure_image
+
+    from .test_localvm import IMAGE_CACHE
+
+    image = ensure_image(IMAGE_CACHE)
+    top = Path(tempfile.mkdtemp(prefix="hcg-", dir="/tmp"))
+    try:
+        os.chmod(top, 0o755)
+        (top / "image").mkdir()
+        for name in ("rootfs.raw", "vmlinuz"):
+            os.link(Path(image.kernel).parent / name, top / "image" / name)
+        _run("chown", "-R", f"{account[0]}:", str(top))
+        yield top
+    finally:
+        if (top / "vm").exists():
+            qemu.kill(top / "vm")
+        shutil.rmtree(top)
+
+
+@pytest.mark.slow
+def test_a_guest_started_by_the_unprivileged_account_reaches_out_but_not_this_host(
+        account, group_table, account_dir, fresh_keys, outside, web_port):
+    user, group = account
+    key, public = fresh_keys("k")
+    vm_dir, port = account_dir / "vm", qemu.free_port()
+    started = as_account(user, group, vm_dir, account_dir / "image", port, public,
+                         script=START)
+    pid = int(started)
+    status = Path(f"/proc/{pid}/status").read_text()
+    gid = grp.getgrnam(group).gr_gid
+    assert f"\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\n" in status  # QEMU has the guests' gid
+    assert f"\nUid:\t{pwd.getpwnam(user).pw_uid}\t" in status  # and the account's uid
+    qemu.wait_for_ssh(port, timeout=600, vm_dir=vm_dir)
+
+    address, outside_port, host_veth = outside
+    redis_port = urlsplit(django_settings.REDIS_URL).port
+    pg_port = int(django_settings.DATABASES["default"]["PORT"])
+    mine = host_address()
+    tried = guest_tries(key, port, [
+        (address, outside_port), ("10.0.2.2", redis_port), ("10.0.2.2", pg_port),
+        ("10.0.2.2", web_port), (mine, web_port), (host_veth, web_port)])
+    assert tried == {
+        f"{address}:{outside_port}": "open", f"10.0.2.2:{redis_port}": "refused",
+        f"10.0.2.2:{pg_port}": "refused", f"10.0.2.2:{web_port}": "refused",
+        f"{mine}:{web_port}": "refused", f"{host_veth}:{web_port}": "refused"}
