@@ -439,7 +439,7 @@ SESSION_ENGINE = "herocool_project.sessions"
 # Local guests reach out (apt, git) but never this host: QEMU drops root for this uid,
 # and an nftables rule refuses the uid every packet to the host's own addresses
 # (vms/localvm/guestnet.py). It must be a uid nothing else runs as. 0: guests get no
-# network out at all (also what happens when the platform does not run as root).
+# network out at all. A worker that is not root uses HEROCOOL_VM_GUEST_GROUP instead.
 VM_GUEST_UID = envint("HEROCOOL_VM_GUEST_UID", 64119)
 # HEROCOOL_VM_GUEST_BLOCKED_NETWORKS (comma-separated CIDRs, read by guestnet in the
 # worker's environment): other networks guests may not reach, e.g. the LAN where the
