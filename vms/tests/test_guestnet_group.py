@@ -17,6 +17,7 @@ from django.conf import settings as django_settings
 
 from vms.localvm import guestnet, qemu
 
+from .guests import port_is_closed
 from .test_lifecycle import fresh_keys, ssh  # noqa: F401 - a fixture, and guest_tries' ssh
 from .test_machines import guest_tries, host_address, outside, web_port  # noqa: F401
 
@@ -157,6 +158,14 @@ print(qemu.start(vm_dir, image, ssh_port=int(port), authorized_key=key, guest_ui
 """
 
 
+STOP = """
+import json, os, sys
+from vms.localvm import qemu
+qemu.stop(sys.argv[1], timeout=120)
+print(json.dumps({"running": qemu.is_running(sys.argv[1])}))  # a zombie does not count
+"""
+
+
 @pytest.fixture
 def account_dir(account):
     """A directory of the account's own (pytest's tmp_path is closed to it), holding
@@ -206,3 +215,7 @@ def test_a_guest_started_by_the_unprivileged_account_reaches_out_but_not_this_ho
         f"{address}:{outside_port}": "open", f"10.0.2.2:{redis_port}": "refused",
         f"10.0.2.2:{pg_port}": "refused", f"10.0.2.2:{web_port}": "refused",
         f"{mine}:{web_port}": "refused", f"{host_veth}:{web_port}": "refused"}
+
+    # The account still controls its guest (same uid): a clean stop through QMP.
+    stopped = as_account(user, group, vm_dir, script=STOP)
+    assert stopped == {"running": False} and port_is_closed(port)
