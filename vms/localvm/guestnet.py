@@ -20,12 +20,13 @@ second table keyed on that group (`python -m vms.localvm.guestnet install-group`
 worker starts QEMU with the group as its primary gid through `sg` (setgid root, Debian's
 login package), and only after a probe started the same way found a loopback connect
 refused. The worker's own sockets keep the account's primary gid: `meta skgid` is the
-socket's (file system) gid, never a supplementary group.
+socket's (file system) gid, never a supplementary group. The SSH forward still works:
+its packets back to the user belong to a connection already made (not `ct state new`).
 
 Without root, nft or that group and table, guests get no way out at all (restrict=on).
 """
-import ipaddress
 import grp
+import ipaddress
 import os
 import re
 import shlex

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from vms.localvm import guestnet, qemu
 
 from .guests import port_is_closed
-from .test_lifecycle import fresh_keys, ssh  # noqa: F401 - a fixture, and guest_tries' ssh
+from .test_lifecycle import fresh_keys  # noqa: F401 - a fixture
 from .test_machines import guest_tries, host_address, outside, web_port  # noqa: F401
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make accounts")
