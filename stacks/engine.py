@@ -289,6 +289,23 @@ def _cli(ws, stack_name, args, *, program=None, events=None, on_output=None):
         # --stack before any "--", after which everything is a positional argument
         end = args.index("--") if "--" in args else len(args)
         args = [*args[:end], "--stack", stack_name, *args[end:]]
+        return _run_once_more_if_table_race(ws, args, env, on_output)
+
+
+def lost_state_table_race(text):
+    """Whether a CLI failed only because another CLI created the PostgreSQL state
+    backend's table at the same moment: both ran CREATE TABLE IF NOT EXISTS, which
+    PostgreSQL does not make safe against a concurrent one (pg_type's unique key, 23505).
+    It failed opening the backend, before doing anything: the table exists now."""
+    return "failed to create table" in text and "(23505)" in text
+
+
+def _run_once_more_if_table_race(ws, args, env, on_output):
+    try:
+        return ws.pulumi_command.run(args, ws.work_dir, env, on_output, on_output)
+    except auto.errors.CommandError as exc:
+        if not lost_state_table_race(_command_text(exc)):
+            raise
         return ws.pulumi_command.run(args, ws.work_dir, env, on_output, on_output)
 
 

@@ -115,3 +115,34 @@ def test_listing_many_stacks_on_a_small_machine_finishes(_own_pulumi_backend, mo
     lister.start()
     lister.join(60)
     assert listed == [names], "`pulumi stack ls` did not finish in 60 s"
+
+
+def quick_program():
+    pulumi.export("answer", 7)
+
+
+def test_first_ups_into_an_empty_table_at_once_all_succeed(_own_pulumi_backend):
+    """Two hosts' first deployments against a backend table nobody made yet: each CLI
+    creates it (CREATE TABLE IF NOT EXISTS, not safe against a concurrent one in
+    PostgreSQL); the one that loses that race is run once more (seen in CI: a create
+    failed with pg_type's unique key, 23505)."""
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    start_at = time.time() + 1
+    procs = [fork.Process(target=up_in_a_process_quick, args=(results, f"s{n}", start_at))
+             for n in range(3)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(90)
+    assert sorted(results.get(timeout=5) for _ in procs) == ["succeeded"] * 3
+    assert engine.outputs(PROJECT, "s0") == {"answer": 7}
+
+
+def up_in_a_process_quick(results, stack_name, start_at):
+    time.sleep(max(0, start_at - time.time()))
+    try:
+        engine.up(PROJECT, stack_name, quick_program, new=True)
+        results.put("succeeded")
+    except engine.EngineError as exc:
+        results.put(f"failed: {exc}")
