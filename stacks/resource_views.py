@@ -29,11 +29,6 @@ def resource_for(request, model, code, action=VIEW):
     return resource
 
 
-def resource_for_user(model, request, code):
-    """Kept for views written before teams: the resource if the user may change it."""
-    return resource_for(request, model, code, DEPLOY)
-
-
 def active_for_user(model, user):
     """The resources the user sees (theirs and their teams') that are not deleted,
     newest first, without the columns lists never show."""
