@@ -25,12 +25,18 @@ from stacks import engine
 PROJECT = Site.pulumi_project  # the project our site jobs deploy to
 LANGUAGE_HOST = "pulumi-language-python"
 NO_LANGUAGE_HOST = (
-    f"The bare-CLI comparison was skipped: no `{LANGUAGE_HOST}` (Pulumi's Python language "
-    "host, which a bare `pulumi up` of a Python project needs and the Automation API's "
-    "inline programs do not) was found beside the Pulumi CLI or on PATH, and no "
-    "`--language-host DIR` was given, and `scripts/setup_pulumi.sh` could not build one "
-    "(the Go module proxy does not serve its module at the pinned version, and no git "
-    "mirror of pulumi/pulumi was at hand: HEROCOOL_PULUMI_SOURCE).")
+    "The bare-CLI comparison was not made: this run was started with `--without-bare-cli` "
+    f"(without it, a run that has no `{LANGUAGE_HOST}`, Pulumi's Python language host, "
+    "which a bare `pulumi up` of a Python project needs and the Automation API's inline "
+    "programs do not, stops at the start and says how to get one).")
+
+MISSING_LANGUAGE_HOST = (
+    f"no `{LANGUAGE_HOST}` for the bare-CLI comparison of the deployments phase. "
+    "`bash scripts/setup_pulumi.sh` builds it beside the Pulumi CLI from a git mirror of "
+    "pulumi/pulumi (HEROCOOL_PULUMI_SOURCE, default /work/.mirror/pulumi+pulumi/repo: "
+    "this workplace's `fetch github:pulumi/pulumi` puts one there), since neither the Go "
+    "module proxy nor PyPI serves it. Give one with --language-host DIR, or run "
+    "--without-bare-cli to measure without that comparison on purpose.")
 
 
 def engine_floor(i):

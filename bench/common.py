@@ -145,6 +145,21 @@ def loadavg():
     return " ".join(_read("/proc/loadavg").split()[:3]) or "?"
 
 
+def settle(limit_s=180, poll_s=5):
+    """Wait, at most limit_s, until the 1-minute load average is at most half the CPUs:
+    what the previous phase left running (its workers, its server, autovacuum after a
+    bulk insert) should not be timed as this phase's. Returns a note for the report."""
+    target = (os.cpu_count() or 1) / 2
+    t0 = time.monotonic()
+    while True:
+        one = float(_read("/proc/loadavg").split()[0] or 0)
+        waited = time.monotonic() - t0
+        if one <= target or waited >= limit_s:
+            note = f"{one:.2f} after {waited:.0f} s"
+            return note + ("" if one <= target else f" (still above {target:g}: waited the most)")
+        time.sleep(poll_s)
+
+
 def pulumi_cli():
     from stacks import engine
 

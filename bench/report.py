@@ -27,10 +27,19 @@ HOW = [
     "10 stacks, 3 paired deployments, 6 per throughput run, 15 s of load. Writes "
     "`bench/results-quick.md`.",
     "- Options: `--phases pages,writes,tutorial,deployments,load,big` (a subset), "
-    "`--output FILE`, `--load-seconds`, `--load-users`, `--server-threads`, and "
+    "`--output FILE`, `--load-seconds`, `--load-users`, `--server-threads`, "
     "`--language-host DIR`, a folder holding `pulumi-language-python` for the bare-CLI "
-    "comparison of section 4 (by default it is looked for beside the Pulumi CLI and on "
-    "PATH, and that comparison is skipped when there is none).",
+    "comparison of section 4 (by default it is looked for beside the Pulumi CLI, built "
+    "there by `scripts/setup_pulumi.sh` from a git mirror of pulumi/pulumi if need be, "
+    "and on PATH; a run with the deployments phase stops at the start when there is none), "
+    "and `--without-bare-cli`, to run without that comparison on purpose (the report then "
+    "says so).",
+    "- Before each phase's timed part the run waits, at most 3 minutes, for the 1-minute "
+    "load average to fall to half the CPUs (a phase's own workers and servers, or a "
+    "bulk insert, leave the machine busy for the next one); the load at each start is "
+    "in the machine table.",
+    "- Sections 6 and 7 are measured by their own scripts and kept in `bench/kept.md`, "
+    "each with its date and commit; a full run carries them.",
 ]
 
 
@@ -49,6 +58,7 @@ def header(res, meta):
 def machine_section(res):
     m = res["machine"]
     phases = ", ".join(f"{k} {v}" for k, v in res.get("loadavg", {}).items())
+    starts = ", ".join(f"{k} {v}" for k, v in res.get("settled", {}).items())
     return [
         "", "## Machine", "", "| | |", "|---|---|",
         f"| CPUs (nproc) | {m['nproc']} |",
@@ -59,6 +69,8 @@ def machine_section(res):
         f"{m['redis']}, Pulumi {m['pulumi']} |",
         f"| load average (1, 5, 15 min) | at the start {m['loadavg_start']}; after each "
         f"phase: {phases} |",
+        *([f"| load average when each timed part started (after waiting) | {starts} |"]
+          if starts else []),
     ]
 
 
@@ -270,6 +282,19 @@ def cpu_lines(rows):
     return lines
 
 
+KEPT = "bench/kept.md"
+
+
+def kept_sections():
+    """Sections 6 and 7, measured by their own scripts (bench/hosts.sh, backends.sh,
+    vmboot.py, sites_release.py) and kept in bench/kept.md, each saying when: a full
+    run carries them instead of dropping them."""
+    from bench.common import BASE
+
+    text = (BASE / KEPT).read_text().rstrip("\n")
+    return ["", *text.splitlines()]
+
+
 def report(res, meta):
     """The whole file; meta: started, finished, quick, command, commit, tree."""
     lines = header(res, meta) + machine_section(res) + goals_section(res)
@@ -287,6 +312,8 @@ def report(res, meta):
         lines += load_section(res["load"])
     if res.get("load_production"):
         lines += production_section(res["load"], res["load_production"])
+    if not meta["quick"] and res.get("load"):
+        lines += kept_sections()
     lines += ["", "## Parameters of this run", "",
               "```json", json.dumps(res["params"], indent=2), "```", ""]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 # Run as a script, Python puts bench/ first on the path: the package needs the root.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.common import BASE, BENCH, log, loadavg, machine  # noqa: E402  (sets up Django)
+from bench.common import BASE, BENCH, log, loadavg, machine, settle  # noqa: E402  (sets up Django)
 
 PHASES = ("pages", "tutorial", "writes", "deployments", "load", "big")
 
@@ -44,6 +44,9 @@ def parse_args():
     parser.add_argument("--language-host", type=Path, metavar="DIR",
                         help="a folder holding pulumi-language-python, for the bare-CLI "
                              "comparison (default: beside the Pulumi CLI, or on PATH)")
+    parser.add_argument("--without-bare-cli", action="store_true",
+                        help="run the deployments phase without the bare-CLI comparison "
+                             "(by default a run that cannot make it stops at the start)")
     args = parser.parse_args()
     args.phase_list = ["big"] if args.scale == "big" else [
         p for p in args.phases.split(",") if p]
@@ -130,6 +133,7 @@ def phase_big(res, p, ctx):
     from bench.bigpages import bench_big_pages
 
     users, res["big_dataset"] = build_big_dataset(p["big_resources"], p["big_deployments"])
+    res["settled"]["big pages"] = settle()  # the bulk insert's autovacuum, not the pages
     res["big_pages"] = bench_big_pages(users, p["big_repeat"], p["big_warmup"])
 
 
@@ -147,6 +151,8 @@ def run_phases(res, params, run_dir, language_host):
     ctx = {"users": users, "run_dir": run_dir, "language_host": language_host}
     for name, step in STEPS.items():
         if name in params["phases"]:
+            res["settled"][name] = settle()
+            log(f"{name}: load average {res['settled'][name]}")
             step(res, params, ctx)
             res["loadavg"][name] = loadavg()
 
@@ -168,6 +174,7 @@ def command(args):
             ("--language-host", args.language_host, None)]:
         if value != default:
             words += [flag, word(value)]
+    words += ["--without-bare-cli"] if args.without_bare_cli else []
     return " ".join(words)
 
 
@@ -193,14 +200,18 @@ def main():
     from bench.report import report
 
     params = parameters(args)
-    language_host = find_language_host(args.language_host)
+    from bench.baselines import MISSING_LANGUAGE_HOST
+
+    language_host = None if args.without_bare_cli else find_language_host(args.language_host)
+    if language_host is None and "deployments" in params["phases"] and not args.without_bare_cli:
+        sys.exit(f"bench: {MISSING_LANGUAGE_HOST}")
     params["language_host"] = str(language_host) if language_host else None
     output = Path(args.output) if args.output else (
         BENCH / "results-big.md" if args.scale == "big" else
         BENCH / "results-quick.md" if args.quick else BASE / "BENCHMARKS.md")
     commit, tree = git_state()
     started = dt.datetime.now(dt.timezone.utc)
-    res = {"machine": machine(), "params": params, "loadavg": {}}
+    res = {"machine": machine(), "params": params, "loadavg": {}, "settled": {}}
     log(f"machine: {res['machine']}; commit {commit}{tree}")
     run_phases(res, params, Path(settings.DATA_DIR).parent, language_host)
     finished = dt.datetime.now(dt.timezone.utc)
