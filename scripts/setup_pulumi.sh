@@ -120,13 +120,33 @@ language_host_from_proxy() {
   build_language_host "$mod" "$lh_module" "go module $lh_module@v$version"
 }
 
+version_commit() {
+  # The newest of the last 50 commits touching sdk/.version at which it reads $version.
+  local c
+  for c in $(git --git-dir="$1" log --format=%H -n 50 HEAD -- sdk/.version); do
+    if [ "$(git --git-dir="$1" show "$c:sdk/.version" 2>/dev/null)" = "$version" ]; then
+      # Newest commit after c that still has this version: HEAD when it does.
+      if [ "$(git --git-dir="$1" show HEAD:sdk/.version 2>/dev/null)" = "$version" ]; then
+        git --git-dir="$1" rev-parse HEAD
+      else
+        git --git-dir="$1" rev-list -n 1 "$(git --git-dir="$1" log --format=%H -n 1 --ancestry-path "$c..HEAD" -- sdk/.version | tail -1)^"
+      fi
+      return 0
+    fi
+  done
+  return 1
+}
+
 language_host_from_mirror() {
   # Where this workplace keeps a mirror of pulumi/pulumi, when it has one.
   local git_dir=${HEROCOOL_PULUMI_SOURCE:-/work/.mirror/pulumi+pulumi/repo}
   local src="$cache/$lh-src-$version" commit
   [ -n "$git_dir" ] && [ -d "$git_dir" ] || return 1
-  # The release's tag when the mirror has it, else its newest commit.
+  # The release's tag when the mirror has it, else the newest commit whose sdk/.version
+  # names this version (the release's own source, or the last of its development when
+  # the snapshot predates the tag), else its newest commit.
   commit=$(git --git-dir="$git_dir" rev-parse -q --verify "v$version^{commit}" \
+           || version_commit "$git_dir" \
            || git --git-dir="$git_dir" rev-parse HEAD) || return 1
   log "building $lh from $git_dir at ${commit:0:12} against sdk/pkg v$version"
   rm -rf "$src" && mkdir -p "$src" \
