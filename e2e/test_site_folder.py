@@ -2,6 +2,7 @@
 again, compared, rolled back; a folder picked as it is on the user's disk; then served for
 the user's own domain once a job finds its TXT record (only the DNS resolver is stubbed)."""
 import http.client
+import re
 import io
 import threading
 import zipfile
@@ -148,3 +149,36 @@ def test_a_picked_folder_is_served_and_its_domain_checked_by_a_job(
     page.reload()
     expect(status_of(page)).to_have_attribute("data-status", "live", timeout=120_000)
     assert served(origin, "www.gina.example", "/docs/guide/") == (200, "<h1>Guide</h1>")
+
+
+def test_a_folder_too_big_to_send_is_refused_on_the_page_not_sent(page, settings, tmp_path):
+    """Past what the front door takes in one request, the picker says so and the form is
+    not sent (before: a 25 MB upload, then the 413 page, and the form lost)."""
+    settings.REQUEST_MAX_BYTES_SITE_FORM = 64 * 1024 + 200_000  # 200 KB for the files
+    folder = tmp_path / "big-site"
+    (folder / "img").mkdir(parents=True)
+    (folder / "index.html").write_bytes(b"<h1>Big</h1>")
+    (folder / "img" / "photo.bin").write_bytes(b"x" * 300_000)
+    sign_up(page, "hugo")
+    page.get_by_role("link", name="New site").click()
+    page.fill("#id_name", "too-big")
+    page.get_by_label("Upload a folder (.zip or .tar.gz)").check()
+    page.set_input_files("#id_picked", folder)
+    note = page.locator("#id_picked-too-big")
+    expect(note).to_contain_text("at most 0.2 MB can be sent at once")
+    expect(page.locator("#id_picked")).to_have_class(re.compile(r"\bis-invalid\b"))
+    posted = []
+    page.on("request", lambda r: posted.append(r) if r.method == "POST" else None)
+    page.get_by_role("button", name="Create and deploy").click()
+    page.wait_for_timeout(500)
+    assert posted == [] and page.url.endswith("/sites/new/")
+    # Another source hides the picker: its folder will not be sent, so it blocks nothing.
+    page.get_by_label("Paste HTML").check()
+    assert page.eval_on_selector("#id_picked", "e => e.validity.valid")
+    page.get_by_label("Upload a folder (.zip or .tar.gz)").check()
+    assert not page.eval_on_selector("#id_picked", "e => e.validity.valid")
+
+    (folder / "img" / "photo.bin").write_bytes(b"x" * 1000)  # small enough now
+    page.set_input_files("#id_picked", folder)
+    expect(note).to_be_empty()
+    expect(page.locator("#id_picked")).not_to_have_class(re.compile(r"\bis-invalid\b"))

@@ -18,11 +18,22 @@ from .tree import limits
 TEXT_UPLOAD_TYPES = ("text/html", "text/plain", "application/xhtml+xml", "")
 # The input of each source, where it is not named as the source.
 INPUT_OF_SOURCE = {Site.Source.ARCHIVE: "folder"}
+# Room the rest of the form takes in the request beside the picked files.
+PICKED_HEADROOM = 64 * 1024
 
 
 class FolderInput(forms.FileInput):
-    """A folder picker: every file under the chosen folder, in one input."""
+    """A folder picker: every file under the chosen folder, in one input. It carries the
+    most the front door takes in one request and the most files, so static/js/folder.js
+    can refuse a folder past them on the page, before a 25 MB upload ends in a 413."""
     allow_multiple_selected = True
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].update({
+            "data-max-bytes": settings.REQUEST_MAX_BYTES_SITE_FORM - PICKED_HEADROOM,
+            "data-max-files": settings.SITE_MAX_FILES})
+        return context
 
 
 class FolderField(forms.FileField):

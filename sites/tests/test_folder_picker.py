@@ -115,6 +115,13 @@ def test_the_form_offers_a_folder_picker_beside_the_archive(alice_client):
     assert 'name="folder"' in page and "js/folder.js" in page
 
 
+def test_the_picker_carries_the_front_doors_limits_for_the_page_to_check(alice_client, settings):
+    settings.REQUEST_MAX_BYTES_SITE_FORM, settings.SITE_MAX_FILES = 10 * 1024 * 1024, 321
+    page = alice_client.get(reverse("sites-create")).content.decode()
+    assert f'data-max-bytes="{10 * 1024 * 1024 - 64 * 1024}"' in page
+    assert 'data-max-files="321"' in page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_aws_deploy_leaves_no_staged_files_behind(alice_client, settings,
                                                            run_jobs, monkeypatch, tmp_path):
