@@ -227,6 +227,14 @@ class VirtualMachine(StackResource):
         return release_untracked_guest(self)
 
     @classmethod
+    def tend_host(cls):
+        """The host tick's work on the guests running here: their network boundary
+        probed again (cut where it no longer holds)."""
+        from .localvm import netwatch
+
+        netwatch.check(settings.VMS_ROOT)
+
+    @classmethod
     def reap_untracked(cls):
         from .reaper import reap_orphan_guests
 

@@ -203,6 +203,44 @@ def group_boundary_holds(group) -> bool:
     return result.returncode == 0 and result.stdout.split() == ["refused", str(gid)]
 
 
+def uid_boundary_holds(uid) -> bool:
+    """As root: a process with the guests' uid and gid (as QEMU is after -runas) is
+    refused a connect to this host's loopback: the uid table is in place. A fork, not
+    a new program: the guests' uid may not read this Python (under /root, say)."""
+    uid = int(uid)
+    if os.geteuid() != 0 or uid <= 0:
+        return False
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        pid = os.fork()
+        if pid == 0:  # the child only connects and leaves, whatever happens
+            code = 3
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+                code = _probe_exit_code(listener.getsockname()[1])
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _probe_exit_code(port):
+    # A bare connect: create_connection's getaddrinfo would import the idna codec, which
+    # the guests' uid may not be able to read.
+    try:
+        with socket.socket() as sock:
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+        return 1  # open: no table for this uid
+    except ConnectionRefusedError:
+        return 0
+    except OSError:
+        return 2
+
+
 def _tool(name):
     return shutil.which(name) or next(
         (path for path in (f"/usr/sbin/{name}", f"/usr/bin/{name}")
