@@ -167,11 +167,19 @@ def unreachable_message(resource):
 
 
 def host_tick():
-    """This host's periodic work, run on its own queue: refresh its record and stop the
-    guests no record wants (they run here, so only this host can)."""
+    """This host's periodic work, run on its own queue: refresh its record, tend what runs
+    here (a model's `tend_host`, e.g. the guests' network boundary) and stop the guests no
+    record wants (they run here, so only this host can)."""
     from .models import resource_models
 
     Host.register_this()
+    for model in resource_models():
+        tend = getattr(model, "tend_host", None)
+        try:
+            if tend:
+                tend()
+        except Exception:  # the reaping below must run whatever this did
+            log.exception("tending %s on this host failed", model.__name__)
     return [str(r) for model in resource_models() for r in model.reap_untracked()]
 
 

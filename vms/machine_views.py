@@ -9,9 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from herocool_project.ratelimit import limit_changes
 from stacks import resource_views as rv
+from stacks.hosts import host_names
 from stacks.models import Deployment
 from stacks.services import DeploymentRefused, request_deployment
 
+from . import console_copy
 from .localvm import console as guest_console
 from .models import VirtualMachine
 
@@ -45,17 +47,29 @@ def power(request, code, action):
 @require_GET
 def console(request, code):
     """The last part of the machine's serial console, as plain text (the guest wrote
-    it: never HTML)."""
+    it: never HTML); where it came from, when not this host, in X-Console-Note."""
     vm = rv.resource_for(request, VirtualMachine, code, rv.VIEW)
-    text = console_text(vm)
+    text, note = console_of(vm)
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
+    response["X-Console-Note"] = note
     return response
 
 
-def console_text(vm):
-    """The console's tail for a local machine ("" for a cloud one, or before any)."""
+def console_of(vm):
+    """(text, note): the console's tail for a local machine ("" for a cloud one, or
+    before any). From this host's disk when the machine runs here; else the copy its
+    host published, the note saying which host and how old it is."""
     if vm.target != "local":
-        return ""
-    return guest_console.tail(settings.VMS_ROOT / vm.stack_name,
-                              settings.VM_CONSOLE_SHOW_BYTES)
+        return "", ""
+    host = host_names([vm.host_id])[vm.host_id] if vm.host_id else None
+    if host in (None, settings.HEROCOOL_HOST):
+        return guest_console.tail(settings.VMS_ROOT / vm.stack_name,
+                                  settings.VM_CONSOLE_SHOW_BYTES), ""
+    copy = console_copy.read(vm.stack_name)
+    if copy is None:
+        return "", (f"The machine runs on host {host}, which has published no console "
+                    "lately (the machine is not running, or the host is not answering).")
+    text, age = copy
+    return text, (f"Copied from host {host} {round(age)} s ago; it sends a new copy "
+                  f"about every {settings.SWEEP_SECONDS} s.")

@@ -227,6 +227,17 @@ class VirtualMachine(StackResource):
         return release_untracked_guest(self)
 
     @classmethod
+    def tend_host(cls):
+        """The host tick's work on the guests running here: their network boundary
+        probed again (cut where it no longer holds), and their consoles published for
+        pages served by other hosts."""
+        from . import console_copy
+        from .localvm import netwatch
+
+        netwatch.check(settings.VMS_ROOT)
+        console_copy.publish(settings.VMS_ROOT)
+
+    @classmethod
     def reap_untracked(cls):
         from .reaper import reap_orphan_guests
 

@@ -9,7 +9,7 @@ from stacks.expiry_views import expiry_view
 from stacks.models import Deployment
 
 from .forms import VmCreateForm, VmForm
-from .machine_views import console_text
+from .machine_views import console_of
 from .models import VirtualMachine
 
 Action = Deployment.Action
@@ -25,8 +25,9 @@ create = rv.create_view(VmCreateForm, "vms/create.html",
 def detail(request, code):
     """A machine's status, SSH command, and deployment history."""
     vm = rv.resource_for(request, VirtualMachine, code, rv.VIEW)
+    console, console_note = console_of(vm)
     return render(request, "vms/detail.html",
-                  {"vm": vm, "console": console_text(vm),
+                  {"vm": vm, "console": console, "console_note": console_note,
                    "console_kb": settings.VM_CONSOLE_SHOW_BYTES // 1024,
                    **rv.detail_context(request, vm)})
 

@@ -12,6 +12,8 @@
       if (response.ok) {
         const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
         box.textContent = (await response.text()) || "(nothing yet)";
+        const note = document.getElementById("console-note");
+        if (note) note.textContent = response.headers.get("X-Console-Note") || "";
         if (atEnd) box.scrollTop = box.scrollHeight;
       }
     } catch (e) { /* the next tick tries again */ }

@@ -24,6 +24,11 @@ socket's (file system) gid, never a supplementary group. The SSH forward still w
 its packets back to the user belong to a connection already made (not `ct state new`).
 
 Without root, nft or that group and table, guests get no way out at all (restrict=on).
+
+DNS: QEMU answers the guest's 10.0.2.3 by asking resolv.conf's nameservers itself. On a
+host whose resolver listens on loopback (systemd-resolved's 127.0.0.53, a dnsmasq on
+127.0.0.1) the loopback rule would refuse that, so both tables let exactly those
+loopback nameservers through, on port 53 (udp and tcp), and nothing else of loopback.
 """
 import grp
 import ipaddress
@@ -34,12 +39,14 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 TABLE = "herocool_guests"
 GROUP_TABLE = "herocool_guest_group"
 DEFAULT_GROUP = "herocool-guests"
 NFT_TIMEOUT = 20
 ALWAYS_BLOCKED = ("169.254.0.0/16", "fe80::/10")  # link-local: a cloud's metadata service
+RESOLV_CONF = "/etc/resolv.conf"
 
 
 def blocked_networks(text=None) -> list:
@@ -51,13 +58,38 @@ def blocked_networks(text=None) -> list:
     return [*ALWAYS_BLOCKED, *extra]
 
 
-def ruleset(ident: int, blocked=ALWAYS_BLOCKED, *, key="skuid", table=TABLE) -> str:
+def loopback_resolvers(text=None) -> list:
+    """The nameservers of resolv.conf (or `text`) that are loopback addresses: the ones
+    the guests' DNS needs let through. Anything else in the file is ignored."""
+    if text is None:
+        try:
+            text = Path(RESOLV_CONF).read_text(errors="replace")
+        except OSError:
+            return []
+    found = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0] != "nameserver":
+            continue
+        try:
+            address = ipaddress.ip_address(words[1])
+        except ValueError:
+            continue  # a scoped or garbled address: never loopback here
+        if address.is_loopback and str(address) not in found:
+            found.append(str(address))
+    return found
+
+
+def ruleset(ident: int, blocked=ALWAYS_BLOCKED, *, key="skuid", table=TABLE,
+            resolvers=()) -> str:
     """The table, replaced whole in one transaction (declare, delete, define).
-    `key` skuid: the sockets of uid `ident`; skgid: those of gid `ident`."""
+    `key` skuid: the sockets of uid `ident`; skgid: those of gid `ident`. `resolvers`:
+    loopback nameservers the guests' DNS may reach on port 53 (loopback_resolvers())."""
     if key not in ("skuid", "skgid") or not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
         raise ValueError(f"bad key {key!r} or table {table!r}")
     match = f"meta {key} {int(ident)}"
-    rules = [f'{match} oifname "lo" ct state new counter reject']
+    rules = _dns_rules(match, resolvers)
+    rules.append(f'{match} oifname "lo" ct state new counter reject')
     for version, family in ((4, "ip"), (6, "ip6")):
         nets = [n for n in blocked if ipaddress.ip_network(n).version == version]
         if nets:
@@ -72,6 +104,19 @@ table inet {table} {{
   }}
 }}
 """
+
+
+def _dns_rules(match, resolvers):
+    """Accept rules (before the loopback reject) for port 53 of each loopback resolver."""
+    addresses = [ipaddress.ip_address(a) for a in resolvers]
+    if any(not a.is_loopback for a in addresses):
+        raise ValueError(f"not a loopback resolver: {resolvers!r}")
+    rules = []
+    for version, family in ((4, "ip"), (6, "ip6")):
+        mine = sorted({str(a) for a in addresses if a.version == version})
+        rules += [f"{match} {family} daddr {{ {', '.join(mine)} }} {proto} dport 53 "
+                  "counter accept" for proto in ("udp", "tcp") if mine]
+    return rules
 
 
 class Boundary:
@@ -158,6 +203,44 @@ def group_boundary_holds(group) -> bool:
     return result.returncode == 0 and result.stdout.split() == ["refused", str(gid)]
 
 
+def uid_boundary_holds(uid) -> bool:
+    """As root: a process with the guests' uid and gid (as QEMU is after -runas) is
+    refused a connect to this host's loopback: the uid table is in place. A fork, not
+    a new program: the guests' uid may not read this Python (under /root, say)."""
+    uid = int(uid)
+    if os.geteuid() != 0 or uid <= 0:
+        return False
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        pid = os.fork()
+        if pid == 0:  # the child only connects and leaves, whatever happens
+            code = 3
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+                code = _probe_exit_code(listener.getsockname()[1])
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _probe_exit_code(port):
+    # A bare connect: create_connection's getaddrinfo would import the idna codec, which
+    # the guests' uid may not be able to read.
+    try:
+        with socket.socket() as sock:
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+        return 1  # open: no table for this uid
+    except ConnectionRefusedError:
+        return 0
+    except OSError:
+        return 2
+
+
 def _tool(name):
     return shutil.which(name) or next(
         (path for path in (f"/usr/sbin/{name}", f"/usr/bin/{name}")
@@ -170,7 +253,7 @@ def _apply(ident, blocked=None, *, key="skuid", table=TABLE) -> bool:
         return False
     try:
         rules = ruleset(ident, blocked if blocked is not None else blocked_networks(),
-                        key=key, table=table)
+                        key=key, table=table, resolvers=loopback_resolvers())
     except ValueError:
         return False  # a misspelt list: no way out at all rather than a hole
     result = subprocess.run([nft, "-f", "-"], input=rules, capture_output=True,

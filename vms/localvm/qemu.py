@@ -27,6 +27,7 @@ from .image import ImagePaths
 from .recipe import FW_CFG_KEY_NAME, FW_CFG_USER_DATA_NAME
 
 QEMU = "qemu-system-x86_64"
+NET_CUT = "network_cut"  # netwatch cut this guest's network (its link is down)
 LAUNCH_TIMEOUT = 60
 PROBE_TIMEOUT = 20
 # A v2 image (no initrd): the kernel finds the NVMe disk and ext4 itself and mounts the
@@ -55,6 +56,7 @@ def start(vm_dir, image: ImagePaths, *, ssh_port: int, authorized_key: str,
     vm = make_private_dir(vm_dir)
     if is_running(vm):
         raise VmError(f"{vm} is already running")
+    _remove(vm / NET_CUT)  # the new QEMU's link is up (netwatch cuts it again if need be)
     image = _prepare_disk(vm, image)
     write_private(vm / "authorized_keys", authorized_key.strip() + "\n")
     _write_user_data(vm, user_data)
@@ -239,6 +241,20 @@ def _wait_gone(pid, vm, timeout):
 
 def _qmp_powerdown(sock_path) -> bool:
     """Press the virtual power button (ACPI), so the guest flushes its disk itself."""
+    return qmp(sock_path, {"execute": "system_powerdown"})
+
+
+def set_link(vm_dir, up: bool, netdev: str = "net0") -> bool:
+    """Turn the guest's user network (netdev `netdev`) on or off through QMP: off, no
+    packet passes between the guest and QEMU's network (the SSH forward included).
+    True if QEMU did it."""
+    return qmp(_resolve(vm_dir) / "qmp.sock",
+               {"execute": "set_link", "arguments": {"name": netdev, "up": bool(up)}})
+
+
+def qmp(sock_path, *commands) -> bool:
+    """Run `commands` (QMP dicts) on the guest's QMP socket; True if every one returned."""
+    sock_path = Path(sock_path)
     if not sock_path.exists():
         return False
     try:
@@ -247,8 +263,8 @@ def _qmp_powerdown(sock_path) -> bool:
             sock.connect(str(sock_path))
             reader = sock.makefile("rb")
             reader.readline()  # greeting
-            for command in ("qmp_capabilities", "system_powerdown"):
-                sock.sendall(json.dumps({"execute": command}).encode() + b"\n")
+            for command in ({"execute": "qmp_capabilities"}, *commands):
+                sock.sendall(json.dumps(command).encode() + b"\n")
                 if not _qmp_reply_ok(reader):
                     return False
             return True

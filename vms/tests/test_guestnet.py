@@ -1,7 +1,10 @@
 """The guests' network boundary as QEMU gets it (vms/localvm/guestnet.py); the real
 connections are tried from inside a guest in test_machines.py."""
+import json
 import os
 import shlex
+import socket
+import subprocess
 
 import pytest
 
@@ -64,3 +67,115 @@ def test_without_the_group_no_way_out_for_an_unprivileged_worker(monkeypatch):
     boundary = guestnet.Boundary(64119)
     assert boundary.netdev_options == "restrict=on" and boundary.qemu_args == []
     assert boundary.launch(["qemu", "-x"]) == ["qemu", "-x"]
+
+
+RESOLV_CONF = """# written by a resolver manager
+nameserver 127.0.0.53
+nameserver 10.255.255.53
+nameserver ::1
+nameserver fe80::1%eth0
+#nameserver 127.0.0.2
+options edns0 trust-ad
+nameserver 127.0.0.53
+"""
+
+
+def test_only_the_loopback_nameservers_of_resolv_conf_are_let_through():
+    assert guestnet.loopback_resolvers(RESOLV_CONF) == ["127.0.0.53", "::1"]
+    rules = guestnet.ruleset(64119, resolvers=guestnet.loopback_resolvers(RESOLV_CONF))
+    accepts = [line.strip() for line in rules.splitlines() if "accept;" not in line
+               and "accept" in line]
+    assert accepts == [
+        "meta skuid 64119 ip daddr { 127.0.0.53 } udp dport 53 counter accept",
+        "meta skuid 64119 ip daddr { 127.0.0.53 } tcp dport 53 counter accept",
+        "meta skuid 64119 ip6 daddr { ::1 } udp dport 53 counter accept",
+        "meta skuid 64119 ip6 daddr { ::1 } tcp dport 53 counter accept"]
+    # The accepts come before the loopback reject, which still refuses everything else.
+    assert rules.index("dport 53") < rules.index('oifname "lo" ct state new counter reject')
+
+
+def test_a_host_with_no_loopback_resolver_gets_no_dns_rule():
+    assert guestnet.loopback_resolvers("nameserver 10.255.255.53\n") == []
+    rules = guestnet.ruleset(64119, resolvers=[])
+    assert "dport" not in rules and "accept\n" not in rules
+
+
+def test_a_resolver_that_is_not_loopback_is_never_let_through():
+    with pytest.raises(ValueError):
+        guestnet.ruleset(64119, resolvers=["10.255.255.53"])
+
+
+# As the guests' uid: tcp and udp to the resolver's port 53 and to another port.
+DNS_PROBE = """import json, socket, sys
+host, other = sys.argv[1], int(sys.argv[2])
+out = {}
+for port in (53, other):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        out[f"tcp{port}"] = "open"
+    except OSError as e:
+        out[f"tcp{port}"] = type(e).__name__
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.connect((host, port))
+        try:
+            s.send(b"query")
+            out[f"udp{port}"] = s.recv(100).decode()
+        except OSError as e:
+            out[f"udp{port}"] = type(e).__name__
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def loopback_resolver():
+    """A resolver's stand-in on 127.0.0.77: port 53 and one other port, tcp and udp
+    (udp answers "answer")."""
+    import threading
+
+    address, sockets = "127.0.0.77", []
+    for port in (53, 0):
+        tcp = socket.socket()
+        tcp.bind((address, port if port else 0))
+        tcp.listen(8)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((address, tcp.getsockname()[1]))
+        sockets += [tcp, udp]
+    received = []
+
+    def answer(udp):
+        while True:
+            try:
+                data, peer = udp.recvfrom(100)
+            except OSError:
+                return
+            received.append((udp.getsockname()[1], data))
+            udp.sendto(b"answer", peer)
+
+    for udp in sockets[1::2]:
+        threading.Thread(target=answer, args=(udp,), daemon=True).start()
+    yield address, sockets[2].getsockname()[1], received
+    for sock in sockets:
+        sock.close()
+
+
+@needs_root
+def test_a_guest_reaches_a_loopback_resolver_on_port_53_only(tmp_path, monkeypatch,
+                                                             loopback_resolver):
+    address, other, received = loopback_resolver
+    uid, table = 64177, f"hc_dns_{os.getpid()}"  # not the installation's uid or table
+    (tmp_path / "resolv.conf").write_text(f"nameserver {address}\nnameserver 10.9.9.9\n")
+    monkeypatch.setattr(guestnet, "RESOLV_CONF", str(tmp_path / "resolv.conf"))
+    assert guestnet._apply(uid, table=table)
+    try:
+        result = subprocess.run(["/usr/bin/python3", "-I", "-S", "-c", DNS_PROBE, address,
+                                 str(other)], user=uid, group=uid, extra_groups=[],
+                                capture_output=True, text=True, timeout=60, cwd="/")
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", table], capture_output=True)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    # A udp packet refused on its way out fails the send (EPERM) or the next recv.
+    assert seen.pop(f"udp{other}") in ("PermissionError", "ConnectionRefusedError")
+    assert seen == {"tcp53": "open", "udp53": "answer", f"tcp{other}": "ConnectionRefusedError"}
+    assert received == [(53, b"query")]  # the other port never saw a packet
