@@ -162,13 +162,18 @@ def alice_client(client, alice):
 
 @pytest.fixture
 def queue():
-    """The real default queue on the test Redis, emptied before and after."""
+    """The real default queue on the test Redis. Every configured queue is emptied
+    before and after: a test that counts the maintenance queue must not see what an
+    earlier test left there (it did, in one file order)."""
     import django_rq
+    from django.conf import settings
 
-    q = django_rq.get_queue("default")
-    q.empty()
-    yield q
-    q.empty()
+    queues = [django_rq.get_queue(name) for name in settings.RQ_QUEUES]
+    for q in queues:
+        q.empty()
+    yield django_rq.get_queue("default")
+    for q in queues:
+        q.empty()
 
 
 @pytest.fixture
