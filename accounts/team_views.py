@@ -1,6 +1,6 @@
 """Team pages (issue #18): my teams, a team's members, invitations and resources; invite,
-change a role, remove, leave, accept; rename and delete the team. A team the user is not in does not exist for them
-(404); managing needs the admin role (403)."""
+change a role, remove, leave, accept; rename and delete the team. A team the user is not
+in does not exist for them (404); managing needs the admin role (403)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
