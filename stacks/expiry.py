@@ -154,12 +154,13 @@ def send_expiry_reminder(label, pk):
     if resource.expires_at is None or resource.is_deleted:
         return 0
     when = timezone.localtime(resource.expires_at).strftime("%Y-%m-%d %H:%M %Z")
+    who = "the team's admins can" if resource.team_id else "you can"  # expiry: DELETE
     recipients = expiry_recipients(resource)
     for user in recipients:
         send_mail(
             f"Herocool: {resource.name} expires at {when}",
             f"Hello {user.username},\n\n{resource.name} is set to expire at {when}; it "
-            "will then be destroyed. To keep it, extend or clear its expiry on its page:\n"
-            f"{settings.HEROCOOL_BASE_URL}{resource.get_absolute_url()}\n",
+            f"will then be destroyed. To keep it, {who} extend or clear its expiry on its "
+            f"page:\n{settings.HEROCOOL_BASE_URL}{resource.get_absolute_url()}\n",
             None, [user.email])
     return len(recipients)

@@ -113,6 +113,7 @@ def test_a_team_expiry_reminds_its_admins_and_deployers_not_a_creator_who_left(
     assert run_notifications() == 1
     assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "dee@example.com"]
     assert all("s expires at" in m.subject for m in mail.outbox)
+    assert all("the team's admins can extend or clear" in m.body for m in mail.outbox)
 
 
 def test_a_team_expiry_with_no_verified_actor_is_reminded_once_and_not_queued(
