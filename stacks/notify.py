@@ -25,7 +25,7 @@ from herocool_project import redisconn
 
 from . import webhook_http
 from .models import Deployment
-from .permissions import DEPLOY, people_who_may
+from .permissions import DEPLOY, VIEW, may, people_who_may
 from .webhooks import PING, NotificationSettings, Webhook, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,13 @@ def _fire_noting(deployment_id, event):
 
 
 def fire(deployment_id, event):
-    """Record and enqueue one delivery per webhook of the owner's that wants `event`, and
-    on failure the email. Returns the deliveries."""
+    """Record and enqueue one delivery per webhook of the owner's that wants `event` (for
+    a team's resource, only while its creator may still see it), and on failure the
+    emails. Returns the deliveries."""
     deployment = Deployment.objects.select_related("owner").get(pk=deployment_id)
     payload = payload_for(deployment, event)
     hooks = [h for h in Webhook.objects.filter(owner_id=deployment.owner_id, active=True)
-             if h.wants(event)]
+             if h.wants(event)] if may(deployment.owner, VIEW, deployment) else []
     deliveries = [record_delivery(hook, event, payload, deployment) for hook in hooks]
     for delivery in deliveries:
         enqueue_delivery(delivery)

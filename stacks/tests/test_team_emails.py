@@ -12,7 +12,8 @@ from accounts.models import Membership, Profile, Team
 from sites.models import Site
 from stacks import notify
 from stacks.expiry import expire_due
-from stacks.models import Deployment, NotificationSettings, Status
+from stacks.models import Deployment, NotificationSettings, Status, Webhook
+from stacks.webhooks import WebhookDelivery
 from stacks.tests.webhook_receiver import (  # noqa: F401 - fixtures
     notify_queue, run_notifications, smtp_server)
 
@@ -126,3 +127,14 @@ def test_a_team_expiry_with_no_verified_actor_is_reminded_once_and_not_queued(
     site.set_expiry(timezone.now() + timedelta(minutes=30))
     assert expire_due() == (1, 0)
     assert notify_queue.count == 0
+
+
+def test_a_creator_who_left_the_team_gets_no_webhook_delivery_of_its_deployments(
+        team, alice, bob, notify_queue):
+    Webhook.objects.create(owner=alice, url="https://hooks.example.com/a", events=["failed"])
+    deployment = failed_deployment(alice, team)  # fired while she is its admin: sent
+    assert WebhookDelivery.objects.filter(deployment=deployment).count() == 1
+    Membership.objects.create(team=team, user=bob, role="admin")
+    Membership.objects.get(team=team, user=alice).end()
+    assert notify.fire(deployment.pk, State.FAILED) == []
+    assert WebhookDelivery.objects.count() == 1
