@@ -79,10 +79,13 @@ class Team(models.Model):
         """Delete the team, once it owns nothing alive (TeamInUse says what it still
         owns): its memberships and invitations go, and its row too unless deleted
         resources or deployments still name it (their history keeps its name; with no
-        members it is no one's to see). Under the team's lock: inserting a resource of
-        the team waits on that row (the foreign key's share lock), so one created
-        meanwhile is either seen here or made after, with no one in the team."""
+        members it is no one's to see). Under the team's quota lock, which every create
+        for the team takes (stacks.services.lock_team): a create under way is seen here,
+        and one that comes after finds its maker no longer in the team and is refused."""
+        from stacks.services import lock_team
+
         with transaction.atomic():
+            lock_team(self.pk)  # first, as creates take it before any row lock
             self.locked()
             alive = self.alive_resources()
             if alive:

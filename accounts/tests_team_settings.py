@@ -2,11 +2,16 @@
 a rename changes only the name shown (slug, code, URLs and stack names stay); a delete is
 refused with the reason while the team owns a site or machine not deleted, and otherwise
 removes its memberships and invitations."""
+import threading
+import time
+
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Invitation, Membership, Team
+from accounts.team_models import TeamInUse
 from sites.models import Site
 from stacks.models import Deployment, Status
 from vms.models import VirtualMachine
@@ -119,3 +124,67 @@ def test_the_team_page_offers_rename_and_delete_to_admins_only(ops, alice, bob, 
     client.force_login(bob)
     page = client.get(ops.get_absolute_url()).content.decode()
     assert 'id="rename-form"' not in page and 'id="delete-team-form"' not in page
+
+
+def in_a_thread(work, hold=1.0):
+    """Run `work` in a transaction of another connection, kept open `hold` seconds after
+    it; returns (started event, thread, errors)."""
+    from django.db import connection, transaction
+
+    started, errors = threading.Event(), []
+
+    def run():
+        try:
+            with transaction.atomic():
+                work()
+                started.set()
+                time.sleep(hold)
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+            started.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(10) and not errors, errors
+    return thread, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_waits_for_a_create_under_way_for_the_team_and_is_refused(
+        ops, alice, queue):
+    from stacks.services import request_deployment
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs PostgreSQL's concurrent transactions")
+
+    def create():
+        site = Site.objects.create(owner=alice, team=ops, name="late", content="x")
+        request_deployment(site, "create", alice)
+
+    thread, errors = in_a_thread(create)
+    with pytest.raises(TeamInUse, match=r"still owns 1 site\(s\) or machine\(s\) \(late\)"):
+        ops.dissolve()
+    thread.join(30)
+    assert not errors and ops.memberships.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_for_a_team_being_deleted_waits_and_is_refused(ops, bob, queue):
+    """bob's form saw him a deployer; by the time his create holds the team's lock the
+    team is gone: refused, nothing left behind (no site of a team with no one in it)."""
+    from django.db import transaction
+
+    from stacks.services import DeploymentRefused, request_deployment
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs PostgreSQL's concurrent transactions")
+    thread, errors = in_a_thread(Team.objects.get(pk=ops.pk).dissolve)
+    with pytest.raises(DeploymentRefused, match="no longer a deployer or admin"), \
+            transaction.atomic():
+        site = Site.objects.create(owner=bob, team=ops, name="late", content="x")
+        request_deployment(site, "create", bob)
+    thread.join(30)
+    assert not errors
+    assert not Site.objects.exists() and not Team.objects.exists()
