@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -25,6 +26,11 @@ class Role(models.TextChoices):
 
 class LastAdmin(Exception):
     """A team must keep an admin: the message says so, for the user."""
+
+
+class TeamInUse(Exception):
+    """A team that still owns sites or machines cannot be deleted: the message says
+    which, for the user."""
 
 
 class Team(models.Model):
@@ -54,6 +60,44 @@ class Team(models.Model):
             team = cls.objects.create(name=name, slug=slug)
             Membership.objects.create(team=team, user=creator, role=Role.ADMIN)
         return team
+
+    def rename(self, name):
+        """Change the display name only: the slug (the API's and CLI's name for it), the
+        code (its URLs) and its resources' stack names stay."""
+        Team.objects.filter(pk=self.pk).update(name=name)
+        self.name = name
+
+    def alive_resources(self):
+        """Its sites and machines that are not deleted (destroying ones included)."""
+        from stacks.models import Status, resource_models
+
+        return [r for model in resource_models()
+                for r in model.objects.filter(team=self).exclude(status=Status.DELETED)
+                .only("name").order_by("name")]
+
+    def dissolve(self):
+        """Delete the team, once it owns nothing alive (TeamInUse says what it still
+        owns): its memberships and invitations go, and its row too unless deleted
+        resources or deployments still name it (their history keeps its name; with no
+        members it is no one's to see). Under the team's quota lock, which every create
+        for the team takes (stacks.services.lock_team): a create under way is seen here,
+        and one that comes after finds its maker no longer in the team and is refused."""
+        from stacks.services import lock_team
+
+        with transaction.atomic():
+            lock_team(self.pk)  # first, as creates take it before any row lock
+            self.locked()
+            alive = self.alive_resources()
+            if alive:
+                names = ", ".join(r.name for r in alive[:5]) + (", ..." if alive[5:] else "")
+                raise TeamInUse(f"{self} still owns {len(alive)} site(s) or machine(s) "
+                                f"({names}): delete them first.")
+            self.invitations.all().delete()
+            self.memberships.all().delete()
+            try:
+                self.delete()
+            except ProtectedError:
+                pass  # its deleted resources' rows keep it, memberless
 
     def locked(self):
         """This team's row, locked until the transaction ends: membership changes of one

@@ -1,6 +1,6 @@
 """Team pages (issue #18): my teams, a team's members, invitations and resources; invite,
-change a role, remove, leave, accept. A team the user is not in does not exist for them
-(404); managing needs the admin role (403)."""
+change a role, remove, leave, accept; rename and delete the team. A team the user is not
+in does not exist for them (404); managing needs the admin role (403)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,7 +15,7 @@ from vms.models import VirtualMachine
 
 from . import teams
 from .team_forms import InviteForm, RoleForm, TeamForm
-from .team_models import Invitation, LastAdmin, Membership, Role, Team
+from .team_models import Invitation, LastAdmin, Membership, Role, Team, TeamInUse
 
 
 def team_for(request, code, action=VIEW):
@@ -75,6 +75,38 @@ def invite(request, code):
         messages.warning(request, f"The invitation to {email} is recorded but the mail "
                                   "server is unavailable: withdraw it and invite again later.")
     return redirect(team)
+
+
+@login_required
+@limit_changes
+@require_POST
+def rename(request, code):
+    """Change the team's display name (admins); its slug and code stay."""
+    team = team_for(request, code, MANAGE)
+    form = TeamForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(team)
+    old = team.name
+    team.rename(form.cleaned_data["name"])
+    messages.success(request, f"Team {old} renamed {team}.")
+    return redirect(team)
+
+
+@login_required
+@limit_changes
+@require_POST
+def delete(request, code):
+    """Delete the team (admins), refused while it owns a site or machine not deleted."""
+    team = team_for(request, code, MANAGE)
+    try:
+        team.dissolve()
+    except TeamInUse as exc:
+        messages.error(request, str(exc))
+        return redirect(team)
+    forget_roles(request.user)
+    messages.success(request, f"Team {team} deleted.")
+    return redirect("teams-index")
 
 
 def _membership_for(request, code):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import Team
 from sites.models import Site
 from stacks.logwriter import append_log
 from stacks.models import Deployment, Status
@@ -47,7 +48,8 @@ def alices_things(alice):
                  "state": "running"})
     deployment = settled(site, "create", alice, "Updating (site-stack):\n" + "+ " * 300 + "\n")
     settled(vm, "create", alice, "Updating (vm-stack):\n + herocool:LocalVm guest created\n")
-    return {"site": site, "vm": vm, "deployment": deployment}
+    return {"site": site, "vm": vm, "deployment": deployment,
+            "team": Team.start("Ops people", alice)}  # her team's page: its admin's forms
 
 
 def log_in(page, username="alice", password="alice-password-1"):
@@ -100,6 +102,8 @@ def test_every_page_fits_a_phone_and_passes_axe(alices_things, context, page):
         ("api-tokens", reverse("accounts-tokens")),
         ("notifications", reverse("accounts-notifications")),
         ("leave", reverse("accounts-leave")),
+        ("teams", reverse("teams-index")),
+        ("team", alices_things["team"].get_absolute_url()),
         ("not-found-logged-in", "/sites/00000000-0000-0000-0000-000000000000/"),
     ], logged_in=True)
     assert not found, "\n".join(found)

@@ -13,6 +13,13 @@ from .commands import (dep_apply, dep_cancel, dep_list, dep_log, dep_show, login
                        site_rollback, site_update, vm_create, vm_ssh, vm_update)
 from .follow import EXIT_ERROR
 
+TEAM_HELP = {
+    "create": "create it for this team (by its slug; you must be its deployer or admin)",
+    "list": "only this team's (by its slug; me: only your personal ones)",
+    "deploy": "the team's site of that name, or a new one for this team (by its slug)",
+    "find": "the one of this team (by its slug; me: your personal one), where a team's "
+            "and yours share the name",
+}
 SITE_PATH_HELP = ("an HTML file (a one-page site), or a folder with index.html at its top: "
                   "the whole folder is packed and deployed as a release")
 
@@ -70,6 +77,10 @@ def parser():
     return top
 
 
+def add_team(p, use):
+    p.add_argument("--team", metavar="SLUG", help=TEAM_HELP[use])
+
+
 def add_site_source(p):
     p.add_argument("name", metavar="NAME")
     source = p.add_mutually_exclusive_group(required=True)
@@ -80,17 +91,20 @@ def add_site_source(p):
 def add_sites(groups, common, waiting):
     sites = groups.add_parser("sites", help="static sites").add_subparsers(
         dest="command", required=True, metavar="COMMAND")
-    p = sites.add_parser("list", parents=[common], help="your sites")
+    p = sites.add_parser("list", parents=[common], help="your sites and your teams'")
+    add_team(p, "list")
     p.set_defaults(run=listing("sites", [lambda s: s["name"], lambda s: s["status"],
                                          lambda s: s["url"]]))
     p = sites.add_parser("show", parents=[common], help="one site")
     p.add_argument("name", metavar="NAME")
+    add_team(p, "find")
     p.set_defaults(run=resource_show("sites"))
     for name, run, what in (("create", site_create, "create a site from"),
                             ("update", site_update, "deploy new content from"),
                             ("deploy", site_deploy, "create or update a site from")):
         p = sites.add_parser(name, parents=[waiting], help=f"{what} PATH: {SITE_PATH_HELP}")
         add_site_source(p)
+        add_team(p, {"update": "find"}.get(name, name))
         if name != "create":
             p.add_argument("--preview", action="store_true",
                            help="only preview the change; apply it with herocool apply ID")
@@ -98,15 +112,18 @@ def add_sites(groups, common, waiting):
     p = sites.add_parser("releases", parents=[common],
                          help="a site's releases, newest first (the live one marked)")
     p.add_argument("name", metavar="NAME")
+    add_team(p, "find")
     p.set_defaults(run=site_releases)
     p = sites.add_parser("rollback", parents=[waiting],
                          help="publish an earlier release again (a deployment, with its log)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("release", metavar="N", type=int, help="the release's number (v3: 3)")
+    add_team(p, "find")
     p.set_defaults(run=site_rollback)
     for name in ("delete", "refresh", "retry"):
         p = sites.add_parser(name, parents=[waiting], help=f"{name} a site")
         p.add_argument("name", metavar="NAME")
+        add_team(p, "find")
         p.set_defaults(run=resource_action("sites", name))
 
 
@@ -126,30 +143,36 @@ def add_vm_options(p, creating):
 def add_vms(groups, common, waiting):
     vms = groups.add_parser("vms", help="virtual machines").add_subparsers(
         dest="command", required=True, metavar="COMMAND")
-    p = vms.add_parser("list", parents=[common], help="your machines")
+    p = vms.add_parser("list", parents=[common], help="your machines and your teams'")
+    add_team(p, "list")
     p.set_defaults(run=listing("vms", [lambda v: v["name"], lambda v: v["status"],
                                        lambda v: v["instance_type"],
                                        lambda v: (v["ssh"] or {}).get("command", "")]))
     p = vms.add_parser("show", parents=[common], help="one machine")
     p.add_argument("name", metavar="NAME")
+    add_team(p, "find")
     p.set_defaults(run=resource_show("vms"))
     p = vms.add_parser("create", parents=[waiting], help="create a machine")
     p.add_argument("name", metavar="NAME")
     add_vm_options(p, creating=True)
+    add_team(p, "create")
     p.set_defaults(run=vm_create)
     p = vms.add_parser("update", parents=[waiting], help="change a machine")
     p.add_argument("name", metavar="NAME")
     add_vm_options(p, creating=False)
+    add_team(p, "find")
     p.add_argument("--preview", action="store_true", help="only preview the change")
     p.set_defaults(run=vm_update)
     for name in ("delete", "refresh", "retry"):
         p = vms.add_parser(name, parents=[waiting], help=f"{name} a machine")
         p.add_argument("name", metavar="NAME")
+        add_team(p, "find")
         p.set_defaults(run=resource_action("vms", name))
     p = vms.add_parser("ssh", help="ssh to a live machine (extra arguments go to ssh)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--print", action="store_true",
                    help="print the ssh command, run nothing (before NAME)")
+    add_team(p, "find")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="arguments for ssh, e.g. uptime")
     p.set_defaults(run=vm_ssh)
 

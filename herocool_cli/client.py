@@ -66,15 +66,17 @@ class Client:
     def delete(self, path):
         return self.request("DELETE", path)
 
-    def find(self, kind, name):
-        """The user's site or machine named `name` (kind: "sites" or "vms")."""
-        found = self.get(f"{kind}/", name=name)["results"]
+    def find(self, kind, name, team=None):
+        """The user's site or machine named `name` (kind: "sites" or "vms"), of `team`
+        (a slug, or "me": personal) if given."""
+        found = self.get(f"{kind}/", name=name, **({"team": team} if team else {}))["results"]
         what = "site" if kind == "sites" else "machine"
         if not found:
-            raise ApiError(404, f"You have no {what} named {name}.")
+            where = {None: "", "me": " of your own"}.get(team, f" in the team {team}")
+            raise ApiError(404, f"You have no {what}{where} named {name}.")
         if len(found) > 1:  # issue #18: yours and a team's may share a name
             raise ApiError(409, f"More than one {what} you can see is named {name} (yours "
-                                "and a team's): use the web page or the API with its code.")
+                                "and a team's): say which with --team SLUG (or --team me).")
         return found[0]
 
 

@@ -35,9 +35,19 @@ def login(args):
 
 
 # --- sites and machines ------------------------------------------------------------
+def of_team(args):
+    """The API's `team` (a slug; "me" in a list or a find: personal only), if --team."""
+    team = getattr(args, "team", None)
+    return {"team": team} if team else {}
+
+
+def find(client, kind, args):
+    return client.find(kind, args.name, **of_team(args))
+
+
 def listing(kind, columns):
     def run(args):
-        rows, query = [], {}
+        rows, query = [], of_team(args)
         client = client_from_config()
         while True:
             page = client.get(f"{kind}/", **query)
@@ -109,13 +119,14 @@ def send_site(client, method, path, body):
 
 def site_create(args):
     client = client_from_config()
-    answer = send_site(client, "POST", "sites/", {"name": args.name, **site_content(args)})
+    answer = send_site(client, "POST", "sites/", {"name": args.name, **of_team(args),
+                                                   **site_content(args)})
     return after_change(args, client, answer)
 
 
 def site_releases(args):
     client = client_from_config()
-    site = client.find("sites", args.name)
+    site = find(client, "sites", args)
     rows = client.get(f"sites/{site['code']}/releases/")
     show(args, rows, "\n".join(
         f"v{r['number']}\t{'live' if r['live'] else ''}\t{r['created']}\t{r['source']}\t"
@@ -126,14 +137,14 @@ def site_releases(args):
 
 def site_rollback(args):
     client = client_from_config()
-    site = client.find("sites", args.name)
+    site = find(client, "sites", args)
     answer = client.post(f"sites/{site['code']}/rollback/", {"release": args.release})
     return after_change(args, client, answer)
 
 
 def site_update(args):
     client = client_from_config()
-    site = client.find("sites", args.name)
+    site = find(client, "sites", args)
     body = site_content(args)
     if args.preview:
         return preview_and_show(args, client, send_site(
@@ -145,7 +156,7 @@ def site_update(args):
 def site_deploy(args):
     """Create the site if it does not exist yet, else update it."""
     client = client_from_config()
-    if client.get("sites/", name=args.name)["results"]:
+    if client.get("sites/", name=args.name, **of_team(args))["results"]:
         return site_update(args)
     return site_create(args)
 
@@ -176,12 +187,13 @@ def vm_body(args, name=None):
 
 def vm_create(args):
     client = client_from_config()
-    return after_change(args, client, client.post("vms/", vm_body(args, args.name)))
+    return after_change(args, client, client.post("vms/", {**vm_body(args, args.name),
+                                                           **of_team(args)}))
 
 
 def vm_update(args):
     client = client_from_config()
-    vm = client.find("vms", args.name)
+    vm = find(client, "vms", args)
     body = vm_body(args)
     if args.preview:
         return preview_and_show(args, client, client.post(f"vms/{vm['code']}/preview/", body))
@@ -192,7 +204,7 @@ def resource_action(kind, what):
     """delete, refresh, retry of a site or machine by name."""
     def run(args):
         client = client_from_config()
-        code = client.find(kind, args.name)["code"]
+        code = find(client, kind, args)["code"]
         answer = client.delete(f"{kind}/{code}/") if what == "delete" else \
             client.post(f"{kind}/{code}/{what}/")
         return after_change(args, client, answer)
@@ -201,14 +213,14 @@ def resource_action(kind, what):
 
 def resource_show(kind):
     def run(args):
-        found = client_from_config().find(kind, args.name)
+        found = find(client_from_config(), kind, args)
         show(args, found, "\n".join(f"{k}: {v}" for k, v in found.items()))
     return run
 
 
 def vm_ssh(args):
     """Run ssh to the machine (the command its page shows), with any extra arguments."""
-    vm = client_from_config().find("vms", args.name)
+    vm = find(client_from_config(), "vms", args)
     ssh = vm.get("ssh") or {}
     if vm["status"] != "live" or not ssh:
         raise ApiError(0, f"{args.name} is {vm['status']}: it has no SSH address yet.")

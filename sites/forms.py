@@ -7,6 +7,7 @@ from herocool_project.forms import StyledFormMixin
 from herocool_project.sizes import exact_bytes
 from stacks.expiry import ExpiryFieldsMixin
 from stacks.models import Status
+from stacks.services import DeploymentRefused, lock_quotas
 
 from .archive import ArchiveError, unpack
 from .domains import DomainError, clean_domain
@@ -184,12 +185,8 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         self._check_archive("folder", upload.read())
 
     def _check_archive(self, field, folder):
-        kept = SiteArchive.bytes_kept_for(self.owner)
-        if kept + len(folder) > settings.QUOTA_SITE_ARCHIVE_BYTES:
-            self.add_error(field, f"Your sites' archives already take {exact_bytes(kept)} "
-                           f"of your {exact_bytes(settings.QUOTA_SITE_ARCHIVE_BYTES)}; "
-                           "delete a site you no longer need (older releases are dropped "
-                           "as new ones come).")
+        if problem := self._archive_quota_problem(len(folder)):
+            self.add_error(field, problem)
             return
         try:
             files = unpack(folder, limits())
@@ -203,9 +200,32 @@ class SiteContentForm(StyledFormMixin, forms.ModelForm):
         self._folder_data = folder
         self.instance.content, self.instance.source_url = "", ""
 
+    def _quota_holder(self):
+        """The site whose quota owner the archive counts to: this one, or for a new one
+        its team (the Owner field) or else its creator."""
+        if self.instance.pk:
+            return self.instance
+        return Site(owner=self.owner, team=self.cleaned_data.get("team"))
+
+    def _archive_quota_problem(self, size):
+        holder = self._quota_holder()
+        kept = SiteArchive.bytes_kept_for(holder)
+        if kept + size <= settings.QUOTA_SITE_ARCHIVE_BYTES:
+            return ""
+        whose = (f"The team {holder.team}'s sites' archives", "its") if holder.team_id \
+            else ("Your sites' archives", "your")
+        return (f"{whose[0]} already take {exact_bytes(kept)} of {whose[1]} "
+                f"{exact_bytes(settings.QUOTA_SITE_ARCHIVE_BYTES)}; delete a site you no "
+                "longer need (older releases are dropped as new ones come).")
+
     def save(self, commit=True):
-        """The archive is kept with the site (in the caller's transaction)."""
+        """The archive is kept with the site (in the caller's transaction), after its
+        quota is checked again under the owner's quota lock, as request_deployment's
+        are: two uploads at once cannot both pass (DeploymentRefused)."""
         if self._folder_data is not None:
+            lock_quotas(self._quota_holder())
+            if problem := self._archive_quota_problem(len(self._folder_data)):
+                raise DeploymentRefused(problem)
             self.instance.archive = SiteArchive.keep(self.instance.code, self._folder_data)
         return super().save(commit)
 

@@ -44,12 +44,14 @@ class SiteArchive(models.Model):
         return sha256
 
     @classmethod
-    def bytes_kept_for(cls, owner):
-        """What the archives of the owner's sites take in the database."""
+    def bytes_kept_for(cls, site):
+        """What the archives of the sites of `site`'s quota owner take in the database: a
+        team's sites count to the team, a personal site's to its owner's personal ones
+        (a team is one owner, as for every quota: Resource.owner_filter)."""
         from .models import Site
 
-        mine = Site.objects.filter(owner=owner).values("code")
-        return cls.objects.filter(site_code__in=mine).aggregate(
+        theirs = Site.objects.filter(**site.owner_filter()).values("code")
+        return cls.objects.filter(site_code__in=theirs).aggregate(
             total=models.Sum("size"))["total"] or 0
 
     @classmethod

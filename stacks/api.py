@@ -164,7 +164,7 @@ class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
             raise invalid(form)
         try:
             with transaction.atomic():
-                resource = form.save(commit=False)
+                resource = refused_as_api(form.save, commit=False)  # an archive's quota
                 resource.owner = request.user
                 resource.team = form.cleaned_data.get("team")
                 resource.save()
@@ -199,8 +199,9 @@ class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
         resource, form = self._changed(request)
         fresh = type(resource).objects.get(pk=resource.pk)
         with transaction.atomic():  # the form's save keeps an uploaded folder (sites)
+            changes = refused_as_api(form.save, commit=False).proposed()
             deployment = refused_as_api(request_deployment, fresh, Action.UPDATE,
-                                        request.user, params=form.save(commit=False).proposed())
+                                        request.user, params=changes)
         fresh.refresh_from_db()
         return accepted(self, fresh, deployment)
 
@@ -211,8 +212,9 @@ class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
         resource, form = self._changed(request)
         fresh = type(resource).objects.get(pk=resource.pk)
         with transaction.atomic():
+            changes = refused_as_api(form.save, commit=False).proposed()
             deployment = refused_as_api(request_deployment, fresh, Action.PREVIEW,
-                                        request.user, params=form.save(commit=False).proposed())
+                                        request.user, params=changes)
         return accepted(self, fresh, deployment)
 
     def destroy(self, request, code=None):

@@ -106,7 +106,7 @@ def expire_due(now=None):
 def remind(resource, now):
     if not resource.claim_expiry_reminder(now):
         return 0
-    if resource.owner.email:
+    if expiry_recipients(resource):
         from .notify import _enqueue
 
         _enqueue(send_expiry_reminder, resource._meta.label, resource.pk)
@@ -131,19 +131,36 @@ def destroy(resource):
     return 1
 
 
+def expiry_recipients(resource):
+    """Who is reminded: the owner of a personal resource (at their address, as ever); a
+    team's admins and deployers at their verified addresses, one message per address."""
+    from accounts.models import Profile
+
+    from .notify import once_per_address
+    from .permissions import DEPLOY, people_who_may
+
+    if resource.team_id is None:
+        return [resource.owner] if resource.owner.email else []
+    return once_per_address(u for u in people_who_may(DEPLOY, resource)
+                            if Profile.email_is_verified(u))
+
+
 def send_expiry_reminder(label, pk):
-    """Email the owner that their resource goes soon (a job on the notify queue)."""
+    """Email the people who can act on it that a resource goes soon (a job on the notify
+    queue), one message each. Returns how many were sent."""
     from django.apps import apps
 
     resource = apps.get_model(label).objects.select_related("owner").get(pk=pk)
-    owner = resource.owner
-    if not owner.email or resource.expires_at is None or resource.is_deleted:
-        return False
+    if resource.expires_at is None or resource.is_deleted:
+        return 0
     when = timezone.localtime(resource.expires_at).strftime("%Y-%m-%d %H:%M %Z")
-    send_mail(
-        f"Herocool: {resource.name} expires at {when}",
-        f"Hello {owner.username},\n\n{resource.name} is set to expire at {when}; it will "
-        "then be destroyed. To keep it, extend or clear its expiry on its page:\n"
-        f"{settings.HEROCOOL_BASE_URL}{resource.get_absolute_url()}\n",
-        None, [owner.email])
-    return True
+    who = "the team's admins can" if resource.team_id else "you can"  # expiry: DELETE
+    recipients = expiry_recipients(resource)
+    for user in recipients:
+        send_mail(
+            f"Herocool: {resource.name} expires at {when}",
+            f"Hello {user.username},\n\n{resource.name} is set to expire at {when}; it "
+            f"will then be destroyed. To keep it, {who} extend or clear its expiry on its "
+            f"page:\n{settings.HEROCOOL_BASE_URL}{resource.get_absolute_url()}\n",
+            None, [user.email])
+    return len(recipients)

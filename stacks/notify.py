@@ -25,6 +25,7 @@ from herocool_project import redisconn
 
 from . import webhook_http
 from .models import Deployment
+from .permissions import DEPLOY, VIEW, may, people_who_may
 from .webhooks import PING, NotificationSettings, Webhook, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,17 @@ def _fire_noting(deployment_id, event):
 
 
 def fire(deployment_id, event):
-    """Record and enqueue one delivery per webhook of the owner's that wants `event`, and
-    on failure the email. Returns the deliveries."""
+    """Record and enqueue one delivery per webhook of the owner's that wants `event` (for
+    a team's resource, only while its creator may still see it), and on failure the
+    emails. Returns the deliveries."""
     deployment = Deployment.objects.select_related("owner").get(pk=deployment_id)
     payload = payload_for(deployment, event)
     hooks = [h for h in Webhook.objects.filter(owner_id=deployment.owner_id, active=True)
-             if h.wants(event)]
+             if h.wants(event)] if may(deployment.owner, VIEW, deployment) else []
     deliveries = [record_delivery(hook, event, payload, deployment) for hook in hooks]
     for delivery in deliveries:
         enqueue_delivery(delivery)
-    if event == "failed" and wants_email(deployment.owner):
+    if event == "failed" and failure_recipients(deployment):
         _enqueue(send_failure_email, deployment.pk)
     return deliveries
 
@@ -159,20 +161,35 @@ def retry_due():
 
 
 def send_failure_email(deployment_id):
-    """Email the owner of a failed deployment, if they gave an address and want it."""
+    """Email a failed deployment to the people who can act on it (failure_recipients),
+    one message each. Returns how many were sent."""
     deployment = Deployment.objects.select_related("owner").get(pk=deployment_id)
-    owner = deployment.owner
-    if not wants_email(owner):
-        return False
     resource = deployment.resource
     name = resource.name if resource else deployment.stack_name
     subject = f"Herocool: the {deployment.action} of {name} failed"
-    body = (f"Hello {owner.username},\n\nThe {deployment.action} of {name} failed at "
-            f"{_iso(deployment.finished_at)}.\n\n{deployment.error}\n\nIts log: "
-            f"{settings.HEROCOOL_BASE_URL}{deployment.get_absolute_url()}\n\nYou can stop "
-            "these emails on your account's Notifications page.\n")
-    send_mail(subject, body, None, [owner.email])
-    return True
+    recipients = failure_recipients(deployment)
+    for user in recipients:
+        body = (f"Hello {user.username},\n\nThe {deployment.action} of {name} failed at "
+                f"{_iso(deployment.finished_at)}.\n\n{deployment.error}\n\nIts log: "
+                f"{settings.HEROCOOL_BASE_URL}{deployment.get_absolute_url()}\n\nYou can "
+                "stop these emails on your account's Notifications page.\n")
+        send_mail(subject, body, None, [user.email])
+    return len(recipients)
+
+
+def failure_recipients(deployment):
+    """Who hears of a failure: the owner of a personal resource; a team's admins and
+    deployers (who can act on it). Only those who want it, one message per address."""
+    return once_per_address(u for u in people_who_may(DEPLOY, deployment) if wants_email(u))
+
+
+def once_per_address(users):
+    seen, kept = set(), []
+    for user in users:
+        if user.email.lower() not in seen:
+            seen.add(user.email.lower())
+            kept.append(user)
+    return kept
 
 
 def wants_email(user):

@@ -89,3 +89,17 @@ def deploy_teams(user):
 
     ids = [team for team, role in roles_of(user).items() if DEPLOY in ALLOWED[role]]
     return Team.objects.filter(pk__in=ids)
+
+
+def people_who_may(action, thing):
+    """The users who may do `action` on a resource or deployment, each once: its owner for
+    a personal one; for a team's, the active members whose role allows it (a creator who
+    has left the team is not one)."""
+    if thing.team_id is None:
+        return [thing.owner]
+    from django.contrib.auth import get_user_model
+
+    roles = [role for role, actions in ALLOWED.items() if action in actions and role != OWNER]
+    return list(get_user_model().objects.filter(
+        is_active=True, memberships__team_id=thing.team_id,
+        memberships__role__in=roles).order_by("pk"))

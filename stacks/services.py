@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from herocool_project import redisconn
 from . import budget, hosts, notify, plans
 from .models import Deployment, Status
+from .permissions import DEPLOY, forget_roles, may
 
 log = logging.getLogger(__name__)
 Action = Deployment.Action
@@ -52,6 +53,7 @@ def request_deployment(resource, action, user, *, params=None):
         resource = type(resource).objects.select_for_update().get(pk=resource.pk)
         _check_allowed(resource, action, user)
         if action == Action.CREATE:
+            _check_still_in_team(resource, user)
             _place(resource)
         cost_before = resource.monthly_estimate() if action == Action.UPDATE else None
         resource.apply_changes(params or {})  # in memory: what the quotas must allow
@@ -110,11 +112,29 @@ def lock_quotas(resource):
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [QUOTA_LOCK])
         # The two-key form: its own key space, apart from the host-wide lock's.
         if resource.team_id is not None:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                           [TEAM_QUOTA_LOCK, resource.team_id])
+            lock_team(resource.team_id)
         else:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                            [OWNER_QUOTA_LOCK, resource.owner_id])
+
+
+def lock_team(team_id):
+    """The team's quota lock, until the transaction ends: every create for the team takes
+    it, and so does the team's deletion (Team.dissolve), so neither misses the other."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [TEAM_QUOTA_LOCK, team_id])
+
+
+def _check_still_in_team(resource, user):
+    """Asked again under the team's lock: the form's check came before it, and the team
+    may have been deleted, or the user removed, since."""
+    if resource.team_id is None or user is None:
+        return
+    forget_roles(user)
+    if not may(user, DEPLOY, resource):
+        raise DeploymentRefused("You are no longer a deployer or admin of that team (or it "
+                                "was deleted): nothing was created.")
 
 
 QUEUE_DOWN = ("The deployment is recorded, but the job queue is unavailable right now: it "

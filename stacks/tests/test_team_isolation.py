@@ -7,13 +7,14 @@ anonymous visitors are sent to log in (the API: 401).
 alice owns personal things; the team's things were made by alice too, but she is not
 in the team: making a team resource gives no right to it once out of the team."""
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import Membership, Team
+from accounts.models import Invitation, Membership, Team
 from sites.models import Site
 from stacks.logwriter import append_log
 from stacks.models import Deployment, Status
-from stacks.permissions import DELETE, DEPLOY, VIEW
+from stacks.permissions import DELETE, DEPLOY, MANAGE, VIEW
 from vms.models import VirtualMachine
 
 from .test_isolation import SECRET, app_routes
@@ -190,3 +191,60 @@ def test_lists_show_the_teams_resources_to_members_only(client, world):
         api = client.get("/api/v1/sites/").json()
         rows = api["results"] if isinstance(api, dict) else api
         assert {r["code"] for r in rows} == {str(c) for c in sees}, user
+
+
+# The team's own routes: what each needs in the team the URL names (through its code, a
+# member's or an invitation's). Every /teams/ route with a code must be here.
+TEAM_NEEDS = {
+    "teams-detail": {"GET": VIEW, "POST": VIEW}, "teams-invite": {"POST": MANAGE},
+    "teams-leave": {"POST": VIEW}, "teams-rename": {"POST": MANAGE},
+    "teams-delete": {"POST": MANAGE}, "teams-member-role": {"POST": MANAGE},
+    "teams-member-remove": {"POST": MANAGE}, "teams-invitation-cancel": {"POST": MANAGE},
+}
+TEAM_ROLES = {"viewer": {VIEW}, "deployer": {VIEW, DEPLOY}, "admin": {VIEW, DEPLOY, MANAGE}}
+
+
+def team_routes():
+    for name, route in app_routes():
+        if "<uuid:code>" in route and name.startswith("teams-"):
+            assert name in TEAM_NEEDS, f"decide what {name} needs (view or manage)"
+            yield name, route
+
+
+@pytest.fixture
+def team_codes(world):
+    users, _ = world
+    team = Team.objects.get(slug="ops")
+    invitation, _ = Invitation.issue(team, "carol@example.com", "viewer", users["ada"])
+    return {"teams-member-": team.memberships.get(user=users["dave"]).code,
+            "teams-invitation-": invitation.code, "teams-": team.code}
+
+
+@pytest.mark.parametrize("role, user", [("viewer", "vic"), ("deployer", "dave"),
+                                        ("admin", "ada"), ("stranger", "bob"),
+                                        ("stranger", "alice"), ("anonymous", None)])
+def test_each_team_route_answers_each_role_as_the_table_says(client, world, team_codes,
+                                                             role, user):
+    """Each request's effects are rolled back, so a leave or a delete does not change
+    what the next route finds."""
+    users, _ = world
+    if user:
+        client.force_login(users[user])
+    for name, route in team_routes():
+        url = url_of(name, route, team_codes)
+        for method in ("GET", "POST"):
+            need = TEAM_NEEDS[name].get(method)
+            with transaction.atomic():
+                got = ask(client, method, url)
+                transaction.set_rollback(True)
+            if role == "anonymous":
+                assert got.status_code == 302 and got.url.startswith("/login/"), (name, method)
+            elif need is None:
+                assert got.status_code == 405, (role, name, method, got.status_code)
+            elif role == "stranger":
+                assert got.status_code == 404, (role, name, method, got.status_code)
+            else:
+                want = "ok" if need in TEAM_ROLES[role] else 403
+                assert (got.status_code not in (403, 404, 405)) if want == "ok" else \
+                    got.status_code == 403, (role, name, method, got.status_code)
+    assert Team.objects.get(slug="ops").memberships.count() == 3

@@ -1,4 +1,5 @@
-"""Tear down all of a user's resources through deployments (for account deletion)."""
+"""Tear down all of a user's personal resources through deployments (for account
+deletion): what they created for a team stays with the team, as when they leave."""
 from django.core.management.base import BaseCommand, CommandError
 
 from stacks.management.selection import select_resources
@@ -7,8 +8,8 @@ from stacks.services import DeploymentRefused, request_deployment
 
 
 class Command(BaseCommand):
-    help = ("Queue a destroy deployment for every site and VM of USER; the workers do the "
-            "rest. Records stay, marked deleted, with their logs.")
+    help = ("Queue a destroy deployment for every personal site and VM of USER (not its "
+            "teams'); the workers do the rest. Records stay, marked deleted, with their logs.")
 
     def add_arguments(self, parser):
         parser.add_argument("user", help="The username.")
