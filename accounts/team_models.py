@@ -33,6 +33,9 @@ class TeamInUse(Exception):
     which, for the user."""
 
 
+RESERVED_SLUGS = {"me"}
+
+
 class Team(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
@@ -55,7 +58,8 @@ class Team(models.Model):
         base = slugify(name)[:50] or "team"
         with transaction.atomic():
             slug = base
-            while cls.objects.filter(slug=slug).exists():
+            # "me" is the API's and CLI's word for "personal": never a team's slug.
+            while slug in RESERVED_SLUGS or cls.objects.filter(slug=slug).exists():
                 slug = f"{base}-{secrets.token_hex(3)}"
             team = cls.objects.create(name=name, slug=slug)
             Membership.objects.create(team=team, user=creator, role=Role.ADMIN)

@@ -188,3 +188,10 @@ def test_a_create_for_a_team_being_deleted_waits_and_is_refused(ops, bob, queue)
     thread.join(30)
     assert not errors
     assert not Site.objects.exists() and not Team.objects.exists()
+
+
+def test_a_team_called_me_never_gets_the_slug_the_api_reads_as_personal(alice):
+    """`team=me` in the API and `--team me` in the CLI mean "personal only": a team
+    whose name slugifies to "me" gets another slug."""
+    team = Team.start("Me", alice)
+    assert team.slug != "me" and team.slug.startswith("me-")
