@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import connection
 from django.shortcuts import render
@@ -89,7 +88,8 @@ def busy_alice(alice, bob):
     Membership.objects.create(team=shared, user=alice, role="viewer")
     soon = timezone.now() + timedelta(hours=3)
     made = [site(alice, f"blog-{i}") for i in range(9)]
-    made += [site(alice, "x<script>&\"'", outputs={"website_url": "http://a.localhost/?a=1&b=<2>"}),
+    made += [site(alice, "x<script>&\"'",
+                  outputs={"website_url": "http://a.localhost/?a=1&b=<2>"}),
              site(alice, "failing", status=Status.FAILED, expires_at=soon),
              site(alice, "ops-site", team=ops), site(bob, "bobs-shared", team=shared)]
     site(bob, "bobs-own")  # never shown to alice
@@ -124,7 +124,8 @@ def test_the_dashboard_is_the_old_dashboard(client, busy_alice):
     for shown in (b"blog-8", b"ops-site", b"bobs-shared", b"ops-vm", b"bobs-vm",
                   b"update bobs-shared", b"update ops-vm", b"update pending",
                   b"x&lt;script&gt;", b"the platform", b"All your sites", b"All your machines",
-                  b"ssh -p 2222 herocool@127.0.0.1", b"ops&lt;&amp;&gt;", f"update {gone}".encode()):
+                  b"ssh -p 2222 herocool@127.0.0.1", b"ops&lt;&amp;&gt;",
+                  f"update {gone}".encode()):
         assert shown in body, shown
     assert b"bobs-own" not in body and b"blog-3<" not in body
     # The page's own reads (here the session and user are cached): no more than before.
