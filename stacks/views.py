@@ -80,8 +80,8 @@ FEED_COLUMNS = ("code", "action", "status", "queued_at", "stack_name",
 def latest_for_user(user, count):
     """The user's `count` latest deployments as feed items (the dashboard's): the same
     rows and names as feed_for_user, read as plain values (no model instances, no
-    generic prefetch: the dashboard's most expensive part, issue #13). One query, and one
-    per kind of resource on the page for the names."""
+    generic prefetch: the dashboard's most expensive part, issue #13). One query for the
+    rows, one for the names of their resources."""
     rows = list(newest_first(visible_to(user, Deployment), "queued_at")
                 .values_list(*FEED_COLUMNS)[:count])
     names = resource_names({(type_id, pk) for *_, type_id, pk in rows})
