@@ -1,16 +1,22 @@
 """The pages at 100,000 resources and 1,000,000 deployments (bench/bigdata.py): each
-user page for a user with a tenth of everything (bench-big) and for one with ten sites
-and ten VMs (bench-small) in the same tables, deep pages by key, and the admin's change
-lists for an operator. In-process through Django's test client, as bench/pages.py does."""
+user page and the API's lists for a user with a tenth of everything (bench-big) and for
+one with ten sites and ten VMs (bench-small) in the same tables, deep pages by key, and
+the admin's change lists for an operator. In-process through Django's test client, as
+bench/pages.py does."""
 import statistics
 import time
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
 from django.urls import reverse
+from rest_framework.pagination import Cursor
 
+from accounts.models import Token
 from bench.common import log
-from bench.pages import logged_in, measure_page
+from bench.pages import _handler, logged_in, measure_page
+from herocool_project.api import NewestFirst
 from sites.models import Site
 from stacks.keyset import key_of
 from stacks.models import Deployment
@@ -42,6 +48,41 @@ def user_pages(user):
         ("site page, older history", site.get_absolute_url() + "?before="
          + deep_key(history, "queued_at", 5)),
         ("deployment page (log)", logged.get_absolute_url()),
+    ]
+
+
+def api_client(user):
+    """A client that calls as a script does: a real read-only personal access token in
+    `Authorization: Bearer`, no session. It shares the pages' request handler."""
+    _token, text = Token.issue(user, "bench", [Token.Scope.READ], timedelta(hours=2))
+    client = Client(headers={"Authorization": f"Bearer {text}"})
+    if _handler:
+        client.handler = _handler[0]
+    return client
+
+
+def deep_cursor(url, queryset, depth):
+    """The `?cursor=` of the API's page that starts `depth` rows down queryset (its
+    NewestFirst order), encoded as the API itself encodes the `next` link's."""
+    pager = NewestFirst()
+    ordering = pager.get_ordering(None, queryset, None)
+    row = queryset.order_by(*ordering)[depth - 1:depth].first()
+    pager.base_url = url
+    pager.cursor_query_param = "cursor"
+    position = pager._get_position_from_instance(row, ordering)
+    return pager.encode_cursor(Cursor(offset=0, reverse=False, position=position))
+
+
+def api_pages(user):
+    """(label, url) of the API's lists measured for user: /api/v1/ as scripts call it."""
+    deployments = "/api/v1/deployments/"
+    mine = Deployment.objects.filter(owner=user)
+    return [
+        ("API: sites", "/api/v1/sites/"),
+        ("API: VMs", "/api/v1/vms/"),
+        ("API: deployments", deployments),
+        ("API: deployments, deep page",
+         deep_cursor(deployments, mine, mine.count() // 2)),
     ]
 
 
@@ -83,6 +124,9 @@ def bench_big_pages(users, repeat, warmup):
         client = logged_in(users[who])
         results += [measure(client, who, label, url, repeat, warmup)
                     for label, url in user_pages(users[who])]
+        client = api_client(users[who])
+        results += [measure(client, who, label, url, repeat, warmup)
+                    for label, url in api_pages(users[who])]
     client = logged_in(User.objects.create_superuser("bench-operator", password=None))
     vm_type = ContentType.objects.get_for_model(VirtualMachine).pk
     pages = ADMIN_PAGES + [("admin: deployments, VMs only", "admin:stacks_deployment_changelist",

@@ -149,8 +149,10 @@ def big_pages_section(res, repeat):
         "own process per request (the page's cost to a web process, whatever else the "
         "machine runs; the database's share is not in it). User lists show 50 rows, the "
         "feed 25, a history "
-        "50, the admin's change lists 25; a deep page starts at a key halfway down the "
-        "user's deployments.", "",
+        "50, the admin's change lists 25, the API's lists 50; a deep page starts at a key "
+        "halfway down the user's deployments (for the API, the `?cursor=` its own `next` "
+        "link would carry there). The API is called as a script calls it: a read-only "
+        "personal access token in `Authorization: Bearer`, no session.", "",
         "| page | user | p50 ms | p95 ms | max ms | CPU ms | queries | response KiB |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]

@@ -7,6 +7,7 @@ lose its history).
 import functools
 import operator
 import uuid
+from html import escape
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -105,9 +106,10 @@ class BigListAdmin(admin.ModelAdmin):
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj):
         """Django's own checkbox (same markup), without a form widget per row."""
-        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
-                           'aria-label="Select this object for an action - {}">',
-                           ACTION_CHECKBOX_NAME, obj.pk, str(obj))
+        # format_html's markup, its escaping without its lazy-string checks: once per row.
+        return mark_safe(f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" '
+                         f'value="{escape(str(obj.pk))}" class="action-select" '
+                         f'aria-label="Select this object for an action - {escape(str(obj))}">')
 
 
 class ChoicesFilter(admin.SimpleListFilter):
@@ -136,6 +138,17 @@ def _change_url(app_label, model_name, script_prefix):
     reverse() per model and script prefix (reverse() uses the request's, the key says
     which), not one per row."""
     return reverse(f"admin:{app_label}_{model_name}_change", args=["__pk__"])
+
+
+@functools.lru_cache(maxsize=64)
+def _resource_link(app_label, model_name, script_prefix):
+    """The resource column's link, "__pk__" for the resource's id (in the URL and the
+    text): what format_html wrote, worked out once per kind of resource."""
+    from django.apps import apps
+
+    url = _change_url(app_label, model_name, script_prefix)
+    name = apps.get_model(app_label, model_name)._meta.verbose_name
+    return f'<a href="{escape(url)}">{escape(str(name))} __pk__</a>'
 
 
 class ResourceTypeFilter(ChoicesFilter):
@@ -180,10 +193,9 @@ class DeploymentAdmin(ThroughDeploymentsOnly):
     def resource(self, obj):
         """A link to the deployment's site or VM in the admin (no query: the URL comes
         from the content type's cached model)."""
-        model = ContentType.objects.get_for_id(obj.resource_type_id).model_class()
-        url = _change_url(model._meta.app_label, model._meta.model_name, get_script_prefix())
-        return format_html('<a href="{}">{} {}</a>', url.replace("__pk__", str(obj.resource_id)),
-                           model._meta.verbose_name, obj.resource_id)
+        meta = ContentType.objects.get_for_id(obj.resource_type_id).model_class()._meta
+        link = _resource_link(meta.app_label, meta.model_name, get_script_prefix())
+        return mark_safe(link.replace("__pk__", escape(str(obj.resource_id))))
 
     @admin.display(description="Log")
     def log_view(self, obj):

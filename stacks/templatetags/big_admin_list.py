@@ -19,7 +19,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -38,7 +37,11 @@ def _text(value, empty):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
         return value.strftime(DATETIME)
-    return conditional_escape(value)
+    if hasattr(value, "__html__"):  # already safe (a display method's link)
+        return value.__html__()
+    # conditional_escape's result for the rest (a user, a number, a lazy label), without
+    # its lazy-string wrapper on every cell.
+    return escape(str(value))
 
 
 class _Column:
@@ -50,7 +53,9 @@ class _Column:
         self.method = (getattr(model_admin, name)
                        if name != "__str__" and hasattr(model_admin, name) else None)
         field = self._field(model_admin.model, name)
-        self.labels = dict(field.flatchoices) if field is not None and field.choices else None
+        # The labels as text once per list, not a lazy string per cell.
+        self.labels = ({value: str(label) for value, label in field.flatchoices}
+                       if field is not None and field.choices else None)
         nowrap = isinstance(field, (models.DateField, models.TimeField, models.ForeignKey))
         classes = "action-checkbox" if name == "action_checkbox" else f"field-{name}"
         self.attrs = mark_safe(f' class="{classes}{" nowrap" if nowrap else ""}"')
@@ -88,10 +93,10 @@ def _row(obj, columns, links, change_url, empty):
         text = column.html(obj, empty)
         if column.name in links:
             url = change_url.replace("__pk__", quote(str(obj.pk)), 1)
-            cells.append(f'<th{column.attrs}><a href="{conditional_escape(url)}">{text}</a></th>')
+            cells.append(f'<th{column.attrs}><a href="{escape(url)}">{text}</a></th>')
         else:
             cells.append(f"<td{column.attrs}>{text}</td>")
-    return [mark_safe("".join(cells))]
+    return "".join(cells)
 
 
 def big_result_list(cl):
@@ -103,17 +108,21 @@ def big_result_list(cl):
     if cl.preserved_filters:
         change_url += "?" + cl.preserved_filters
     empty = cl.model_admin.get_empty_value_display()
+    rows = [_row(obj, columns, links, change_url, empty) for obj in cl.result_list]
     return {
         "cl": cl,
         "result_hidden_fields": [],
         "result_headers": list(result_headers(cl)),
         "num_sorted_fields": 0,
-        "results": [_row(obj, columns, links, change_url, empty)
-                    for obj in cl.result_list],
+        "results": rows,
+        # What change_list_results.html's loop wrote for each row (no form: no
+        # list_editable), spaced as it spaced them.
+        "rows": mark_safe("".join(f"\n\n<tr>{cells}</tr>\n" for cells in rows)),
     }
 
 
 @register.tag(name="big_result_list")
 def big_result_list_tag(parser, token):
     return InclusionAdminNode(parser, token, func=big_result_list,
-                              template_name="change_list_results.html", takes_context=False)
+                              template_name="big_change_list_results.html",
+                              takes_context=False)

@@ -114,3 +114,30 @@ def test_the_history_row_is_the_templates_row(alice, seconds):
                                       finished_at=finished)
         context = Context({"d": d})
         assert TAG_HISTORY.render(context) == TEMPLATE_HISTORY.render(context)
+
+
+# The feed's list as templates/stacks/activity_list.html wrote it before: a tag per item.
+TEMPLATE_LIST = Template("""{% load rows %}<ul class="list-group" id="activity">
+  {% for d in activity %}
+  {% activity_item d %}
+  {% endfor %}
+</ul>
+""")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_feed_list_is_the_templates_list(alice, count):
+    from django.template.loader import get_template
+
+    from stacks.models import Deployment
+
+    site = Site.objects.create(owner=alice, name="blog", status=Status.LIVE)
+    for i in range(count):
+        Deployment.objects.create(resource=site, owner=alice, action="update",
+                                  stack_name=f"s-{i}", requested_by=alice)
+    activity = list(Deployment.objects.select_related("requested_by")
+                    .prefetch_related("resource"))
+    new = get_template("stacks/activity_list.html").render({"activity": activity})
+    assert new == TEMPLATE_LIST.render(Context({"activity": activity}))
+    assert new.count("<li") == count
