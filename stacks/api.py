@@ -269,6 +269,11 @@ class ResourceViewSet(PermittedObjectMixin, mixins.ListModelMixin,
         return self.get_paginated_response(DeploymentSerializer(page, many=True).data)
 
 
+# The columns of a deployment the list's serializer reads (and the cursor's key).
+LIST_COLUMNS = ("id", "code", "action", "status", "queued_at", "started_at", "finished_at",
+                "error", "resource_type", "resource_id", "requested_by", "cancelled_by")
+
+
 class DeploymentViewSet(PermittedObjectMixin, mixins.ListModelMixin,
                         mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every deployment the user sees (theirs and their teams'), newest first; one with
@@ -282,8 +287,15 @@ class DeploymentViewSet(PermittedObjectMixin, mixins.ListModelMixin,
         # Each row names its resource: one query per kind of resource, not per row.
         resources = GenericPrefetch("resource", [
             model.objects.only("id", "code", "name") for model in resource_models()])
-        return (visible_to(self.request.user, Deployment)
-                .select_related("requested_by", "cancelled_by", "resource_type", "team")
+        mine = visible_to(self.request.user, Deployment)
+        if self.action == "list":
+            # Only what the list shows (its users by name): a page of 50 builds 150 model
+            # instances rather than 250 wide ones, the largest cost of this page at a
+            # million deployments.
+            return (mine.select_related("requested_by", "cancelled_by")
+                    .only(*LIST_COLUMNS, "requested_by__username", "cancelled_by__username")
+                    .prefetch_related(resources))
+        return (mine.select_related("requested_by", "cancelled_by", "resource_type", "team")
                 .defer("summary").prefetch_related(resources))
 
     def scope_of(self, deployment):

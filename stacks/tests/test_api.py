@@ -242,3 +242,20 @@ def test_last_use_is_the_client_behind_a_trusted_proxy(live_server, alice, setti
     text = token_for(alice, "read")
     Api(live_server.url, text)("GET", "sites/", headers={"X-Forwarded-For": "203.0.113.9"})
     assert Token.objects.get().last_used_from == "203.0.113.9"
+
+
+def test_the_deployments_list_says_of_each_what_its_own_page_says(api, site, alice):
+    """The list reads only the columns it shows (a page at a million deployments): its
+    rows must equal each deployment's own answer, users, resource and times included."""
+    vm_dep = Deployment.objects.create(resource=site, owner=alice, stack_name=site.stack_name,
+                                       action="update", status="cancelled", requested_by=alice,
+                                       cancelled_by=alice, error="stopped <by> alice",
+                                       started_at=timezone.now(), finished_at=timezone.now())
+    status, body, _ = api("GET", "deployments/")
+    assert status == 200 and len(body["results"]) == 2
+    for row in body["results"]:
+        assert api("GET", f"deployments/{row['code']}/")[1] == row
+    row = next(r for r in body["results"] if r["code"] == str(vm_dep.code))
+    assert (row["requested_by"], row["cancelled_by"]) == ("alice", "alice")
+    assert row["resource"] == {"kind": "sites", "code": str(site.code), "name": "mine"}
+    assert row["error"] == "stopped <by> alice" and row["finished_at"]
