@@ -11,14 +11,6 @@ from stacks.models import Status
 from stacks.tests.apiclient import token_for
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.delenv("HEROCOOL_URL", raising=False)
-    monkeypatch.delenv("HEROCOOL_TOKEN", raising=False)
-    return tmp_path
-
-
 def test_saving_narrows_an_existing_config_file_to_0600(home):
     path = home / "herocool" / "config.json"
     path.parent.mkdir()

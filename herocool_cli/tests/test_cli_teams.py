@@ -26,14 +26,6 @@ def ops(home, live_server, alice, bob, queue, settings):
     return team
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.delenv("HEROCOOL_URL", raising=False)
-    monkeypatch.delenv("HEROCOOL_TOKEN", raising=False)
-    return tmp_path
-
-
 def names_listed(capsys, *argv):
     capsys.readouterr()
     assert cli.main([*argv, "--json"]) == 0

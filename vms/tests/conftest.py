@@ -16,3 +16,11 @@ def keys(tmp_path_factory):
                         *args], check=True, timeout=60)
         made[name] = ((folder / f"{name}.pub").read_text().strip(), path.read_text())
     return made
+
+
+@pytest.fixture
+def vms_root(settings, tmp_path):
+    """A private VMS_ROOT for the test (resolved: /proc paths are compared with it)."""
+    settings.VMS_ROOT = tmp_path / "vms"
+    settings.VMS_ROOT.mkdir()
+    return settings.VMS_ROOT.resolve()

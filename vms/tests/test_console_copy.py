@@ -17,7 +17,7 @@ from vms import console_copy
 from vms.localvm import qemu
 from vms.models import VirtualMachine
 
-from .test_netwatch import paused_guest, vms_root  # noqa: F401 - a fixture
+from .test_netwatch import paused_guest  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="-runas needs root")
@@ -43,7 +43,7 @@ def clean_keys():
 
 @needs_root
 def test_a_machine_on_another_host_shows_the_console_that_host_published(
-        vms_root, alice, keys, alice_client, bob, client, settings, clean_keys):  # noqa: F811
+        vms_root, alice, keys, alice_client, bob, client, settings, clean_keys):
     vm = machine_on("far-host", alice, keys)
     vm_dir = vms_root / vm.stack_name
     paused_guest(vm_dir, "restrict=on")

@@ -19,13 +19,6 @@ UID = 64178  # not the installation's guests' uid: its table is left alone
 
 
 @pytest.fixture
-def vms_root(settings, tmp_path):
-    settings.VMS_ROOT = tmp_path / "vms"
-    settings.VMS_ROOT.mkdir()
-    return settings.VMS_ROOT.resolve()
-
-
-@pytest.fixture
 def uid_table():
     """The uid table as a root worker's start installs it, under a name of its own."""
     table = f"hc_watch_{os.getpid()}"

@@ -35,13 +35,6 @@ def make_vm(alice, keys):
 
 
 @pytest.fixture
-def vms_root(settings, tmp_path):
-    settings.VMS_ROOT = tmp_path / "vms"
-    settings.VMS_ROOT.mkdir()
-    return settings.VMS_ROOT.resolve()
-
-
-@pytest.fixture
 def fake_provider():
     """A process that looks like a provider plugin left behind (`… pulumi.dynamic`)."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
