@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from herocool_project.forms import errors_text
 from herocool_project.ratelimit import limit_changes
 from sites.models import Site
 from stacks.models import Status
@@ -65,7 +66,7 @@ def invite(request, code):
     team = team_for(request, code, MANAGE)
     form = InviteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, errors_text(form))
         return redirect(team)
     email, role = form.cleaned_data["email"], form.cleaned_data["role"]
     _, sent = teams.invite(team, email, role, request.user)
@@ -85,7 +86,7 @@ def rename(request, code):
     team = team_for(request, code, MANAGE)
     form = TeamForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, errors_text(form))
         return redirect(team)
     old = team.name
     team.rename(form.cleaned_data["name"])

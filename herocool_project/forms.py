@@ -1,5 +1,11 @@
-"""What every form of the platform shares: Bootstrap's classes on its widgets."""
+"""What every form of the platform shares: Bootstrap's classes on its widgets, and its
+errors as one sentence for a view that answers with a message rather than the form."""
 from django import forms
+
+
+def errors_text(form):
+    """Every error of an invalid form, joined: for messages.error on a redirect."""
+    return " ".join(e for errs in form.errors.values() for e in errs)
 
 
 class StyledFormMixin:

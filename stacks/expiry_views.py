@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from herocool_project.forms import errors_text
 from herocool_project.ratelimit import limit_changes
 
 from .expiry import ExpiryForm
@@ -22,7 +23,7 @@ def expiry_view(model):
         resource = resource_for(request, model, code, DELETE)
         form = ExpiryForm(request.POST, resource=resource)
         if not form.is_valid():
-            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+            messages.error(request, errors_text(form))
         elif not resource.set_expiry(form.cleaned_data["when"]):
             messages.error(request, f"{resource.name} has been deleted.")
         elif resource.expires_at is None:

@@ -234,8 +234,10 @@ class VirtualMachine(StackResource):
         from . import console_copy
         from .localvm import netwatch
 
-        netwatch.check(settings.VMS_ROOT)
-        console_copy.publish(settings.VMS_ROOT)
+        try:
+            netwatch.check(settings.VMS_ROOT)
+        finally:  # a failed check is logged by the tick; the consoles still go out
+            console_copy.publish(settings.VMS_ROOT)
 
     @classmethod
     def reap_untracked(cls):
