@@ -16,14 +16,14 @@ from stacks import engine
 MIRROR = Path(os.environ.get("HEROCOOL_PULUMI_SOURCE", "/work/.mirror/pulumi+pulumi/repo"))
 
 BARE_CLI = """
-import json, sys, tempfile
+import json, sys
 from pathlib import Path
 sys.path.insert(0, ".")
 import bench.common  # noqa: F401  (sets up Django)
 from bench.baselines import bare_cli, bare_cli_update, find_language_host
 host = find_language_host()
 assert host is not None, "no language host found or built"
-run_dir = Path(tempfile.mkdtemp(prefix="herocool-bare-cli-"))
+run_dir = Path(sys.argv[1])  # the test's own tmp_path: nothing left behind
 created = bare_cli(run_dir, host)(0)
 updated = bare_cli_update(run_dir, host)(0)
 live = run_dir / "cli-sites" / "site-cli-000" / "live" / "index.html"
@@ -40,15 +40,17 @@ def _env(platform_env, **more):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_bare_cli_deploys_and_updates_the_program_through_the_language_host(platform_env):
+def test_the_bare_cli_deploys_and_updates_the_program_through_the_language_host(
+        platform_env, tmp_path):
     """Found beside the CLI, or built there by scripts/setup_pulumi.sh from the mirror;
     then a plain `pulumi stack init` + `up`, and an `up` with a changed page, really run."""
     cli_dir = Path(engine.cli_root()) / "bin"
     if not (cli_dir / "pulumi-language-python").exists() and not MIRROR.is_dir():
         pytest.skip(f"no language host at {cli_dir} and no pulumi/pulumi mirror at {MIRROR} "
                     "to build one from (fetch github:pulumi/pulumi)")
-    done = subprocess.run([sys.executable, "-c", BARE_CLI], cwd=settings.BASE_DIR,
-                          env=_env(platform_env), capture_output=True, text=True, timeout=1500)
+    done = subprocess.run([sys.executable, "-c", BARE_CLI, str(tmp_path)],
+                          cwd=settings.BASE_DIR, env=_env(platform_env), capture_output=True,
+                          text=True, timeout=1500)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.splitlines()[-1])
     assert Path(result["host"]) == cli_dir
