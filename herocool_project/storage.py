@@ -24,8 +24,13 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
     def stored_name(self, name):
         # Without collectstatic (a process started by hand, a test's subprocess) a page
         # must still render, the 503 page first of all: its plain name, and a warning.
+        # With a manifest, a name it lacks is Django's strict ValueError: whitenoise asks
+        # for the name of every served file without its last suffix (is
+        # `bootstrap.min.css` the hashed `bootstrap.css`?) and takes the error for "no".
         try:
             return super().stored_name(name)
         except ValueError:
+            if self.hashed_files:
+                raise
             log.warning("static file %s was not collected: run collectstatic", name)
             return name
