@@ -308,12 +308,15 @@ def slow_worker(processes):
     return processes("stacks/tests/slow_worker.py")
 
 
-def wait_for(predicate, timeout=60, interval=0.1):
-    """Poll until predicate() is truthy; return its value or fail the test."""
+def wait_for(predicate, timeout=60, interval=0.1, explain=None):
+    """Poll until predicate() is truthy; return its value or fail the test, with what
+    explain() says of the state then (a CI excerpt may cut the captured logs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {predicate.__doc__ or predicate}")
+    said = f"\n{explain()}" if explain else ""
+    pytest.fail(f"timed out after {timeout} s waiting for {predicate.__doc__ or predicate}"
+                + said)

@@ -133,6 +133,39 @@ def stack_locks(settings, stack_name):
         return [row[0] for row in cursor.fetchall()]
 
 
+def sweep_state(deployment, settings, stack_name):
+    """What a timed-out wait on the sweep shows: the deployment, the stack's locks, the
+    maintenance queue's recent sweeps (results and errors), PostgreSQL's busy sessions
+    and the Pulumi processes still running."""
+    from herocool_project import redisconn
+
+    deployment.refresh_from_db()
+    lines = [f"deployment: {deployment.status} worker={deployment.worker_name} "
+             f"error={deployment.error[:200]!r}",
+             f"locks: {stack_locks(settings, stack_name)}", f"live hosts: {live_host_names()}"]
+    queue = redisconn.queue("maintenance")
+    lines.append(f"maintenance: {queue.count} queued, started "
+                 f"{queue.started_job_registry.get_job_ids()}")
+    for registry in (queue.finished_job_registry, queue.failed_job_registry):
+        for job in queue.job_class.fetch_many(registry.get_job_ids()[-4:],
+                                              connection=queue.connection,
+                                              serializer=queue.serializer):
+            result = job and job.latest_result()
+            if result is not None:
+                said = result.return_value if result.exc_string is None else \
+                    result.exc_string[-600:]
+                lines.append(f"  {job.func_name} {job.ended_at}: {said!r}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, state, wait_event_type, wait_event, "
+                       "now() - query_start, left(query, 120) FROM pg_stat_activity "
+                       "WHERE state <> 'idle' AND pid <> pg_backend_pid()")
+        lines += [f"  pg {row}" for row in cursor.fetchall()]
+    ps = subprocess.run(["ps", "-eo", "pid,pgid,etimes,args"], capture_output=True,
+                        text=True).stdout.splitlines()
+    lines += [f"  ps {line}" for line in ps if "pulumi" in line]
+    return "\n".join(lines)
+
+
 def test_two_hosts_place_serve_and_share_one_state(two_hosts, alice, alice_client, keys,
                                                    settings, monkeypatch):
     # Sites: placed on both hosts, each served by its own host's origin only.
@@ -240,7 +273,8 @@ def test_host_b_killed_mid_deployment_is_failed_and_unlocked_by_host_a(
         deployment.refresh_from_db()
         return deployment.status == "failed" and not stack_locks(settings, site.stack_name)
 
-    wait_for(failed_and_unlocked, timeout=60)
+    wait_for(failed_and_unlocked, timeout=60,
+             explain=lambda: sweep_state(deployment, settings, site.stack_name))
     print(f"failed and unlocked {time.monotonic() - killed:.1f} s after the kill")
     assert "worker running this deployment stopped" in deployment.error
 
