@@ -170,6 +170,9 @@ PULUMI_STATE_TABLE = os.environ.get("HEROCOOL_PULUMI_TABLE", "herocool_pulumi_st
 PULUMI_BACKEND_URL = pulumi_backend.backend_url(
     os.environ, table=PULUMI_STATE_TABLE, file_dir=DATA_DIR / "pulumi-state")
 PULUMI_HOME = os.environ.get("PULUMI_HOME", str(DATA_DIR / "pulumi-home"))
+# The CLI's work directories (stacks/workdirs.py): private, and those a killed job left
+# are removed by the host tick.
+WORK_DIR = DATA_DIR / "work"
 PULUMI_CONFIG_PASSPHRASE = envsecret(
     "PULUMI_CONFIG_PASSPHRASE", keep_in=DATA_DIR / "pulumi_passphrase", required=PRODUCTION
 )

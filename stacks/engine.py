@@ -20,7 +20,6 @@ import re
 import secrets
 import socket
 import sys
-import tempfile
 import time
 from concurrent import futures
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ from pulumi.runtime.proto import events_pb2_grpc, language_pb2_grpc
 from semver import VersionInfo
 
 from herocool_project import pulumi_backend
+
+from . import workdirs
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +198,12 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 @contextmanager
 def _workspace(project, backend=None):
-    """A workspace with no stack selected, in a temporary work directory (never shared)
-    removed after. Making one starts no process: the CLI's version was checked once."""
+    """A workspace with no stack selected, in a work directory of its own (never shared)
+    removed after, or by the host tick if the job is killed (stacks/workdirs.py). Making
+    one starts no process: the CLI's version was checked once."""
     opts = _workspace_options(project, backend)
-    with tempfile.TemporaryDirectory(prefix="herocool-ws-") as work_dir:
-        opts.work_dir = work_dir
+    with workdirs.held("ws-") as work_dir:
+        opts.work_dir = str(work_dir)
         with _translated():
             yield auto.LocalWorkspace(**vars(opts))
 

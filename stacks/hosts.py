@@ -167,12 +167,18 @@ def unreachable_message(resource):
 
 
 def host_tick():
-    """This host's periodic work, run on its own queue: refresh its record, tend what runs
-    here (a model's `tend_host`, e.g. the guests' network boundary) and stop the guests no
-    record wants (they run here, so only this host can)."""
+    """This host's periodic work, run on its own queue: refresh its record, remove the work
+    directories of killed jobs, tend what runs here (a model's `tend_host`, e.g. the
+    guests' network boundary) and stop the guests no record wants (they run here, so only
+    this host can)."""
+    from . import workdirs
     from .models import resource_models
 
     Host.register_this()
+    try:
+        workdirs.reap()  # what killed jobs left (a cancel kills its work horse)
+    except OSError:
+        log.exception("removing the work directories of killed jobs failed")
     for model in resource_models():
         tend = getattr(model, "tend_host", None)
         try:

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from conftest import wait_for
 from sites.models import Site
+from stacks import workdirs
 from stacks.models import Deployment, Status
 from stacks.tests.test_worker_faults import lock_files, start_create
 
@@ -39,6 +40,10 @@ def test_a_killed_worker_is_failed_and_unlocked_by_the_sweep_then_retry_works(
     os.killpg(horse_group, signal.SIGKILL)  # ... and the job with its Pulumi CLI
     killed = time.monotonic()
     assert lock_files(settings, site), "the killed update should leave the stack locked"
+    # ... and its work directory (Pulumi.yaml names the backend), which only it removes.
+    left = [p for p in workdirs.root().iterdir()
+            if (p / f"Pulumi.{site.stack_name}.yaml").exists()]
+    assert left, "the killed job's work directory should be left behind"
 
     def failed_and_unlocked():
         """the sweep to fail the deployment and unlock its stack"""
@@ -50,6 +55,9 @@ def test_a_killed_worker_is_failed_and_unlocked_by_the_sweep_then_retry_works(
     print(f"failed and unlocked {time.monotonic() - killed:.1f} s after the kill")
     assert "worker running this deployment stopped" in deployment.error
     assert deployment.full_log().startswith("Create of")  # the partial log is kept
+    # The dead job's lock on its work directory went with it: removed as the tick does.
+    assert {p.name for p in left} <= set(workdirs.reap(grace=0))
+    assert not any(p.exists() for p in left)
     site.refresh_from_db()
     assert site.status == Status.FAILED
     alice_client.post(reverse("sites-retry", args=[site.code]))
