@@ -185,3 +185,47 @@ def test_the_admin_shows_the_cut_and_filters_the_cut_machines(admin_client, alic
     assert ">cut<" in listed and ">fine<" not in listed
     change = admin_client.get(reverse("admin:vms_virtualmachine_change", args=[cut.pk]))
     assert "Network cut at" in change.content.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_deployment_that_boots_the_guest_again_clears_the_cut_and_a_refresh_does_not(
+        alice_client, alice, keys, run_jobs, monkeypatch):
+    """The real engine and worker; the guest's program stands in for QEMU, exporting
+    what the local provider reports (a new booted_at at each boot)."""
+    import pulumi
+
+    from stacks import engine
+
+    booted = {"at": "2026-01-02T03:04:05+00:00"}
+
+    def program(vm):
+        def run():
+            for key, value in {**RUNNING, "booted_at": booted["at"]}.items():
+                pulumi.export(key, value)
+        return run
+
+    monkeypatch.setattr(VirtualMachine, "program", program)
+    alice_client.post(reverse("vms-create"), {
+        "name": "box", "instance_type": "t3.micro", "ssh_public_key": keys["ed25519"][0],
+        "allowed_cidr": "127.0.0.1/32"})
+    run_jobs()
+    vm = VirtualMachine.objects.get(name="box")
+    try:
+        assert vm.status == Status.LIVE, vm.last_error
+        VirtualMachine.record_network_cuts(check(still_cut=[vm]))
+        first = cut_at(vm)
+
+        alice_client.post(reverse("vms-refresh", args=[vm.code]))
+        run_jobs()  # the same boot: the guest's link is still down
+        assert vm.deployments.latest("queued_at").status == "succeeded"
+        assert cut_at(vm) == first
+
+        booted["at"] = "2026-01-03T00:00:00+00:00"
+        alice_client.post(reverse("vms-reboot", args=[vm.code]))
+        run_jobs()  # a new QEMU: its link is up
+        vm.refresh_from_db()
+        assert vm.status == Status.LIVE and vm.restarts == 1
+        assert vm.network_cut_at is None
+    finally:
+        engine.destroy(vm.pulumi_project, vm.stack_name, lambda: None)
