@@ -14,12 +14,16 @@ class VmSerializer(serializers.ModelSerializer):
     ssh = serializers.SerializerMethodField()
     monthly_usd = MonthlyEstimateField()
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    network_cut_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="Since when the machine's host has kept its network switched off (its "
+                  "guests' network boundary failed the host's check); null while it is on.")
 
     class Meta:
         model = VirtualMachine
         fields = ["code", "name", "status", "instance_type", "allowed_cidr", "ssh",
                   "last_error", "target", "created", "updated", "monthly_usd", "expires_at",
-                  "team", "power"]
+                  "team", "power", "network_cut_at"]
 
     def get_ssh(self, vm) -> dict:
         """{user, host, port, command} once it has an address, else {}."""

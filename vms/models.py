@@ -4,6 +4,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from stacks.models import StackResource, Status
 from stacks.urlcache import code_url
@@ -32,9 +33,19 @@ class VirtualMachine(StackResource):
     power = models.CharField(max_length=10, choices=Power.choices, default=Power.RUNNING)
     # Each reboot asked for adds one: the program restarts the guest when it changes.
     restarts = models.PositiveIntegerField(default=0, editable=False)
+    # Issue #19: since when its host has kept the guest's network switched off (the
+    # guests' boundary failed the host's check); None while its network is on. Written
+    # by the host's tick (tend_host), cleared by it and by a new boot of the guest.
+    network_cut_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(StackResource.Meta):
         verbose_name = "virtual machine"
+        indexes = [
+            *StackResource.Meta.indexes,
+            # The admin's filter of the machines cut now: a few rows of many.
+            models.Index(fields=["network_cut_at"], condition=Q(network_cut_at__isnull=False),
+                         name="%(class)s_network_cut"),
+        ]
         constraints = [
             # Issue #18: unique among an owner's personal ones, or among a team's.
             models.UniqueConstraint(
@@ -125,6 +136,10 @@ class VirtualMachine(StackResource):
         fields = super().output_fields(outputs)
         if outputs.get("ami_id") and not self.ami_id:
             fields["ami_id"] = outputs["ami_id"]
+        if outputs.get("booted_at") != self.outputs.get("booted_at"):
+            # A new boot (or none: stopped) means a new QEMU, whose link is up (qemu.start
+            # removed the host's cut marker); the next tick cuts it again if need be.
+            fields["network_cut_at"] = None
         return fields
 
     @property
@@ -235,9 +250,28 @@ class VirtualMachine(StackResource):
         from .localvm import netwatch
 
         try:
-            netwatch.check(settings.VMS_ROOT)
+            cls.record_network_cuts(netwatch.check(settings.VMS_ROOT))
         finally:  # a failed check is logged by the tick; the consoles still go out
             console_copy.publish(settings.VMS_ROOT)
+
+    @classmethod
+    def record_network_cuts(cls, found):
+        """Put a host's check (netwatch.check's {"cut", "restored", "still_cut"} of stack
+        names) on the records, for pages served by any host: a machine cut here keeps the
+        time of its first cut; one restored, or on this host and no longer cut (stopped,
+        or booted again meanwhile), is cut no more."""
+        cut = found["cut"] + found["still_cut"]
+        cls.objects.filter(stack_name__in=cut, network_cut_at=None).update(
+            network_cut_at=timezone.now())
+        cls.objects.filter(
+            Q(stack_name__in=found["restored"]) | Q(host__name=settings.HEROCOOL_HOST),
+            network_cut_at__isnull=False).exclude(stack_name__in=cut).update(
+            network_cut_at=None)
+
+    @property
+    def network_is_cut(self):
+        """Whether the page warns that the host switched its network off."""
+        return self.network_cut_at is not None and self.status == Status.LIVE
 
     @classmethod
     def reap_untracked(cls):
