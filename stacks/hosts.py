@@ -177,6 +177,7 @@ def host_tick():
     Host.register_this()
     try:
         workdirs.reap()  # what killed jobs left (a cancel kills its work horse)
+        workdirs.reap_old()
     except OSError:
         log.exception("removing the work directories of killed jobs failed")
     for model in resource_models():

@@ -27,6 +27,9 @@ LOCK = ".held"
 # Between mkdtemp and the flock a directory is unlocked for an instant: one changed less
 # than this ago is never taken for a leftover.
 GRACE_SECONDS = 60
+# Versions before this one made them in the temporary directory, unlocked: those this
+# account owns are removed once a day old (no job runs that long).
+OLD_PREFIX, OLD_AGE_SECONDS = "herocool-ws-", 24 * 3600
 
 
 def root() -> Path:
@@ -58,6 +61,25 @@ def reap(*, grace=GRACE_SECONDS, now=None) -> list:
     if reaped:
         log.info("removed %d work directories left by killed jobs: %s", len(reaped),
                  ", ".join(reaped))
+    return reaped
+
+
+def reap_old(*, now=None) -> list:
+    """Remove what older versions left in the temporary directory: `herocool-ws-*`
+    directories of this account's, a day old. Returns their names."""
+    reaped = []
+    for path in Path(tempfile.gettempdir()).glob(f"{OLD_PREFIX}*"):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if (path.is_dir() and not path.is_symlink() and info.st_uid == os.geteuid()
+                and (now or time.time()) - info.st_mtime > OLD_AGE_SECONDS):
+            shutil.rmtree(path, ignore_errors=True)
+            reaped.append(path.name)
+    if reaped:
+        log.info("removed %d work directories an older version left in %s", len(reaped),
+                 tempfile.gettempdir())
     return reaped
 
 

@@ -100,3 +100,25 @@ def test_the_host_tick_removes_what_killed_jobs_left(work, holder, this_host):
         age(path, workdirs.GRACE_SECONDS + 5)
     hosts.host_tick()
     assert not left.exists() and kept.exists()
+
+
+def test_what_older_versions_left_in_tmp_goes_once_a_day_old_and_only_ours(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(workdirs.tempfile, "gettempdir", lambda: str(tmp_path))
+    old, young = tmp_path / "herocool-ws-old", tmp_path / "herocool-ws-young"
+    for path in (old, young):
+        path.mkdir()
+        (path / "Pulumi.yaml").write_text("backend: {url: postgres://u:secret@h/db}")
+    age(old, workdirs.OLD_AGE_SECONDS + 60)
+    age(young, 600)
+    others = tmp_path / "herocool-ws-others"
+    others.mkdir()
+    age(others, workdirs.OLD_AGE_SECONDS + 60)
+    if os.geteuid() == 0:
+        os.chown(others, 65534, 65534)  # another account's: not ours to remove
+    link = tmp_path / "herocool-ws-link"
+    link.symlink_to(old)
+    expected = ["herocool-ws-old"] + ([] if os.geteuid() == 0 else ["herocool-ws-others"])
+    assert sorted(workdirs.reap_old()) == expected
+    assert not old.exists() and young.exists() and link.is_symlink()
+    assert others.exists() == (os.geteuid() == 0)
