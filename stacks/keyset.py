@@ -57,20 +57,21 @@ def newest_first(queryset, field):
     return queryset.order_by(f"-{field}", "-pk")
 
 
-def keyset_page(queryset, field, before="", per_page=50):
+def keyset_page(queryset, field, before="", per_page=50, read=list):
     """One page of queryset, newest first by (field, id), after the key `before` (a
     malformed key gives the first page). One query: per_page + 1 rows are read to know
-    whether there is a next page."""
+    whether there is a next page. `read` turns the sliced queryset into the rows (each
+    with `field` and `pk`): model instances by default."""
     key = parse_key(before)
     rows = newest_first(queryset, field)
     if key is not None:
         rows = after_key(rows, field, key)
-    rows = list(rows[:per_page + 1])
+    rows = list(read(rows[:per_page + 1]))
     more = len(rows) > per_page
     rows = rows[:per_page]
     return KeysetPage(rows=rows, before=before if key is not None else "",
                       next_before=key_of(rows[-1], field) if more else "")
 
 
-def page_from_request(request, queryset, field, per_page=50):
-    return keyset_page(queryset, field, request.GET.get("before", ""), per_page)
+def page_from_request(request, queryset, field, per_page=50, read=list):
+    return keyset_page(queryset, field, request.GET.get("before", ""), per_page, read)

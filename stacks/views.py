@@ -4,7 +4,6 @@ from typing import NamedTuple
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
@@ -15,7 +14,7 @@ from herocool_project.ratelimit import limit_changes
 
 from . import services
 from .keyset import newest_first, page_from_request
-from .models import Deployment, resource_models
+from .models import Deployment
 from .permissions import DEPLOY, VIEW, may, refusal, visible_to
 from .urlcache import code_url
 
@@ -40,17 +39,6 @@ def deployment_for(request, code, action=VIEW):
 FEED_ROWS = 25
 
 
-def feed_for_user(user):
-    """The deployments the user sees (theirs and their teams') with what the feed shows
-    of each: who asked, and the resource's name (one query per kind of resource on the
-    page, not one per row)."""
-    resources = GenericPrefetch("resource", [
-        model.objects.defer(*model.list_deferred) for model in resource_models()])
-    mine = (visible_to(user, Deployment).select_related("requested_by")
-            .defer("summary", "params").prefetch_related(resources))
-    return newest_first(mine, "queued_at")
-
-
 class Named(NamedTuple):
     """The feed's view of a resource: its name."""
 
@@ -68,25 +56,34 @@ class FeedItem(NamedTuple):
     stack_name: str
     requested_by: str | None  # the user name, None for the platform
     resource: Named | None  # None when the row is gone
+    pk: int  # with queued_at, the key of the page after it (stacks/keyset.py)
 
     def get_absolute_url(self):
         return code_url("stacks-deployment", self.code)
 
 
 FEED_COLUMNS = ("code", "action", "status", "queued_at", "stack_name",
-                "requested_by__username", "resource_type_id", "resource_id")
+                "requested_by__username", "resource_type_id", "resource_id", "pk")
+
+
+def feed_items(deployments):
+    """Feed items of a (sliced) queryset of deployments, read as plain values: no model
+    instances, no generic prefetch (the feed's most expensive part, issue #13). One query
+    for the rows, one for the names of their resources."""
+    rows = list(deployments.values_list(*FEED_COLUMNS))
+    names = resource_names({(type_id, resource_id) for *_, type_id, resource_id, _ in rows})
+    return [FeedItem(*row[:6], None if (name := names.get(row[6:8])) is None
+                     else Named(name), row[8]) for row in rows]
+
+
+def feed_of(user):
+    """The deployments the user sees (theirs and their teams'), newest first."""
+    return newest_first(visible_to(user, Deployment), "queued_at")
 
 
 def latest_for_user(user, count):
-    """The user's `count` latest deployments as feed items (the dashboard's): the same
-    rows and names as feed_for_user, read as plain values (no model instances, no
-    generic prefetch: the dashboard's most expensive part, issue #13). One query for the
-    rows, one for the names of their resources."""
-    rows = list(newest_first(visible_to(user, Deployment), "queued_at")
-                .values_list(*FEED_COLUMNS)[:count])
-    names = resource_names({(type_id, pk) for *_, type_id, pk in rows})
-    return [FeedItem(*row[:6], None if (name := names.get(row[6:])) is None
-                     else Named(name)) for row in rows]
+    """The user's `count` latest deployments as feed items (the dashboard's)."""
+    return feed_items(feed_of(user)[:count])
 
 
 def resource_names(keys):
@@ -114,7 +111,8 @@ def resource_names(keys):
 def activity(request):
     """Every deployment of the user's, newest first, 25 to a page, by key
     (`?before=`)."""
-    page = page_from_request(request, feed_for_user(request.user), "queued_at", FEED_ROWS)
+    page = page_from_request(request, feed_of(request.user), "queued_at", FEED_ROWS,
+                             read=feed_items)
     return render(request, "stacks/activity.html", {"activity": page.rows, "page": page})
 
 

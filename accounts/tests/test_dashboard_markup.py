@@ -2,7 +2,8 @@
 #13's cheaper dashboard (kept below: the ORM's GenericPrefetch feed and the model rows
 the templates read), for a user with personal sites and VMs, team resources, another
 member's team resource, more rows than the dashboard shows, and activity that names
-both kinds of resource, a resource that is gone, and a deployment nobody asked for."""
+both kinds of resource, a resource that is gone, and a deployment nobody asked for. The
+activity page likewise, page by page: it reads its rows as the dashboard does now."""
 import re
 import uuid
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import connection
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template import engines
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,10 +21,11 @@ from django.utils import timezone
 from accounts.team_models import Membership, Team
 from sites.models import Site
 from stacks.hosts import mark_unreachable
-from stacks.keyset import newest_first
+from stacks.keyset import newest_first, page_from_request
 from stacks.models import Deployment, Status, resource_models
 from stacks.permissions import visible_to
 from stacks.resource_views import active_for_user
+from stacks.views import FEED_ROWS
 from vms.models import VirtualMachine
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +170,35 @@ def test_the_dashboard_is_the_old_dashboard(client, busy_alice):
     assert b"bobs-own" not in body and b"blog-3<" not in body
     # The page's own reads (here the session and user are cached): no more than before.
     assert len(new_queries) <= len(old_queries)
+
+
+def old_activity(request):
+    """stacks.views.activity as it was: model rows through the GenericPrefetch feed."""
+    page = page_from_request(request, old_feed_for_user(request.user), "queued_at", FEED_ROWS)
+    return render(request, "stacks/activity.html", {"activity": page.rows, "page": page})
+
+
+def test_the_activity_pages_are_the_old_ones(client, busy_alice):
+    """The activity page reads its rows as plain values now, as the dashboard does: each
+    page, and the key to the next, is what the model rows gave."""
+    busy_alice, gone = busy_alice
+    client.force_login(busy_alice)
+    url, seen = reverse("stacks-activity"), b""
+    for page in (1, 2):  # 27 deployments, 25 to a page
+        with CaptureQueriesContext(connection) as new_queries:
+            new = page_of(client.get(url))
+        request = client.get(url).wsgi_request
+        request.user = type(busy_alice).objects.get(pk=busy_alice.pk)
+        with CaptureQueriesContext(connection) as old_queries:
+            old = page_of(old_activity(request))
+        assert new == old
+        assert len(new_queries) <= len(old_queries)
+        seen += new.split(b"<body", 1)[1]
+        older = re.search(rb'href="\?before=([^"]+)"', new)
+        assert bool(older) == (page == 1)  # the second page is the last
+        if older:
+            url = reverse("stacks-activity") + "?before=" + older.group(1).decode()
+    for shown in (b"update bobs-shared", b"update ops-vm", b"x&lt;script&gt;",
+                  b"the platform", f"update {gone}".encode(), b"update blog-0"):
+        assert shown in seen, shown
+    assert b"bobs-own" not in seen
