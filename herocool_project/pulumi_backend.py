@@ -6,6 +6,7 @@ the same server, so that every worker machine shares them and backups include th
 The URL carries a password: show it only through `masked()`.
 """
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # The CLI puts the table name into its SQL unquoted (and names an index after it).
@@ -76,3 +77,40 @@ def masked(url):
 def kind(url):
     """The backend's kind, as a word: file, postgres, s3, ..."""
     return urlsplit(url).scheme or "file"
+
+
+def lock_folder(project, stack_name):
+    """Where the CLI's self-managed backends keep a stack's lock files (one per CLI
+    process that holds it: pkg/backend/diy/lock.go), relative to the backend's root."""
+    return f".pulumi/locks/organization/{project}/{stack_name}/"
+
+
+def remove_stack_locks(url, project, stack_name):
+    """Delete one stack's lock files from a file:// or postgres:// backend; returns how
+    many were removed, or None for a backend of another kind. Only for a stack the CLI
+    does not know (its `cancel` needs the stack) and whose job is gone."""
+    folder = lock_folder(project, stack_name)
+    scheme = kind(url)
+    if scheme == "file":
+        found = Path(unquote(urlsplit(url).path)) / folder
+        locks = [p for p in found.glob("*") if p.is_file() and not p.is_symlink()]
+        for path in locks:  # the locks and the blob library's .attrs beside them
+            path.unlink(missing_ok=True)
+        return sum(path.suffix == ".json" for path in locks)
+    if scheme != "postgres":
+        return None
+    import psycopg
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    table = query.pop("table", "")
+    if not TABLE_NAME.match(table):
+        raise ValueError(f"not a table name: {table!r}")
+    like = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), ""))
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        # The keys start with the database path the CLI was given (`db/.pulumi/...`).
+        deleted = connection.execute(
+            f"DELETE FROM {table} WHERE key LIKE %s OR key LIKE %s",  # noqa: S608 - checked
+            [like + "%", "%/" + like + "%"])
+        return deleted.rowcount

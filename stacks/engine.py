@@ -435,12 +435,24 @@ def outputs(project, stack_name, *, backend=None):
 def cancel(project, stack_name):
     """Unlock a stack whose update was interrupted (a self-managed backend's lock).
 
-    Returns False when there is no such stack (a create killed before it made one).
+    Returns False when there is no such stack (a create killed before it made one). A
+    create killed inside `stack init` leaves that command's lock and no stack, and the
+    CLI's own cancel needs the stack: without removing that lock here, every later
+    create of the stack would be refused as locked.
     """
     try:
         with _workspace(project) as ws, _translated():
             _cli(ws, stack_name, ["cancel", "--yes"])
     except StackMissing:
+        removed = pulumi_backend.remove_stack_locks(settings.PULUMI_BACKEND_URL, project,
+                                                    stack_name)
+        if removed:
+            log.warning("removed %d lock(s) of %s, a stack that does not exist (a create "
+                        "killed while making it)", removed, stack_name)
+        elif removed is None:
+            log.warning("%s does not exist; any lock a killed create left of it must be "
+                        "removed by hand on a %s backend", stack_name,
+                        pulumi_backend.kind(settings.PULUMI_BACKEND_URL))
         return False
     return True
 

@@ -74,3 +74,49 @@ def test_destroy_removes_the_stack_and_reports_what_it_deleted(stack_name):
     assert result.summary["changes"].get("delete") == 1  # the stack's own resource
     assert stack_name not in engine.list_stacks(PROJECT)
     assert engine.cancel(PROJECT, stack_name) is False
+
+
+def plant_lock(url, stack_name):
+    """A lock file of `stack_name` as `pulumi stack init` writes it before it makes the
+    stack (pkg/backend/diy/lock.go; the postgres bucket stores each blob as
+    {"data": base64}, its key after the database's path): what a create killed in that
+    moment leaves."""
+    import base64
+    import json
+    import uuid
+    from pathlib import Path
+    from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+
+    import psycopg
+
+    from herocool_project.pulumi_backend import lock_folder
+
+    content = json.dumps({"pid": 4242, "username": "herocool", "hostname": "gone",
+                          "timestamp": "2026-11-27T14:10:47Z"}).encode()
+    name = lock_folder(PROJECT, stack_name) + f"{uuid.uuid4()}.json"
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = Path(unquote(parts.path)) / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+        return
+    query = parse_qs(parts.query)
+    table = query.pop("table")[0]
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query, True), ""))
+    # Committed at once, as the CLI's own write is (the test's transaction would hold a
+    # lock on the table that the CLI's start-up CREATE INDEX IF NOT EXISTS waits for).
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        db.execute(f"INSERT INTO {table} (key, data) VALUES (%s, %s)",
+                   [f"{parts.path.lstrip('/')}/{name}",
+                    json.dumps({"data": base64.b64encode(content).decode()})])
+
+
+def test_a_lock_left_by_a_create_killed_in_stack_init_goes_with_the_cancel(
+        stack_name, settings):
+    engine.up(PROJECT, f"{stack_name}-x", exporting(n=0), new=True)  # the table exists
+    plant_lock(settings.PULUMI_BACKEND_URL, stack_name)
+    with pytest.raises(engine.EngineError, match="in progress"):  # the CLI honours the lock
+        engine.up(PROJECT, stack_name, exporting(n=1), new=True)
+    assert engine.cancel(PROJECT, stack_name) is False  # no stack, and its lock is gone
+    assert engine.up(PROJECT, stack_name, exporting(n=1), new=True).outputs == {"n": 1}
+    engine.destroy(PROJECT, f"{stack_name}-x", exporting(n=0))
