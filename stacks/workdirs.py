@@ -1,7 +1,8 @@
 """Work directories of the engine's CLI processes, and their removal after a killed job.
 
-A Pulumi workspace needs a directory (its Pulumi.yaml names the state backend, whose URL
-may carry the database's password). A job removes its own when it ends; a job that is
+A Pulumi workspace needs a directory (its Pulumi.yaml names the state backend: host, user
+and database; the password goes to the CLI in PGPASSWORD, never into a file). A job
+removes its own when it ends; a job that is
 killed (a cancel stops the work horse with SIGKILL, as does an operator or the OOM
 killer) cannot, and a temporary directory would stay in /tmp for ever.
 
