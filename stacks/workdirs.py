@@ -2,9 +2,9 @@
 
 A Pulumi workspace needs a directory (its Pulumi.yaml names the state backend: host, user
 and database; the password goes to the CLI in PGPASSWORD, never into a file). A job
-removes its own when it ends; a job that is
-killed (a cancel stops the work horse with SIGKILL, as does an operator or the OOM
-killer) cannot, and a temporary directory would stay in /tmp for ever.
+removes its own when it ends; a job that is killed (a cancel stops the work horse with
+SIGKILL, as does an operator or the OOM killer) cannot, and a temporary directory would
+stay in /tmp for ever.
 
 So each one is made under WORK_DIR (in the private data directory) and holds an
 exclusive flock on a file inside it while in use. The kernel drops the lock when its
